@@ -1,0 +1,84 @@
+// Inbox: the durable queue every source writes into before it acknowledges.
+// Invariants:
+//  * submit()'s callback reports Committed only after the row is durable on disk
+//    (SQLite WAL, synchronous=FULL); a source may ACK only then.
+//  * (sender, control_id) is unique: a repeat is reported Duplicate and not queued again.
+//  * A row stays `pending` until the pipeline calls complete(); a crash at any point leaves
+//    it pending, so a restart converts it again (conversion and store writes are idempotent).
+//  * Rows that sources refused (unparseable, unsupported) are kept as `rejected` with their
+//    error so an operator can find and replay them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace phrgate::queue {
+
+enum class InboxStatus { Pending = 0, Done = 1, Failed = 2, Rejected = 3 };
+
+struct InboxMessage {
+  std::string source;       // config name of the source, e.g. "emr-adt"
+  std::string sender;       // sender key, e.g. "EPIC^HOSPITAL_A" (MSH-3^MSH-4); may be empty
+  std::string control_id;   // MSH-10 or document id; empty means "no dedup key"
+  std::string message_type; // e.g. "ADT^A01"
+  std::string content_type; // "application/hl7-v2", "application/cda+xml", ...
+  std::string payload;      // the original bytes, exactly as received
+  InboxStatus status = InboxStatus::Pending;
+  std::string error;        // for Rejected rows: why (no PHI)
+  std::string ack;          // the acknowledgement sent back, when there is one
+};
+
+enum class SubmitResult { Committed, Duplicate, Failed };
+
+struct PendingRow {
+  int64_t id;
+  std::string source;
+  std::string sender;
+  std::string control_id;
+  std::string message_type;
+  std::string content_type;
+  std::string payload;
+  int64_t received_at_ms;
+  int attempts;
+};
+
+struct InboxStats {
+  int64_t pending = 0;
+  int64_t done = 0;
+  int64_t failed = 0;
+  int64_t rejected = 0;
+  double oldest_pending_age_s = 0;  // 0 when nothing is pending
+};
+
+class Inbox {
+ public:
+  virtual ~Inbox() = default;
+  using SubmitCallback = std::function<void(SubmitResult, int64_t row_id)>;
+  // Queues the message for the next group commit; `done` runs on the committer thread
+  // after the transaction is durable (or failed). Never blocks on disk I/O.
+  virtual void submit(InboxMessage msg, SubmitCallback done) = 0;
+  // Oldest pending rows first, at most `max`, skipping ids already handed out and not yet
+  // completed (so two workers never get the same row).
+  virtual std::vector<PendingRow> fetch_pending(std::size_t max) = 0;
+  // Marks a row processed (Done) or Failed with an error text (no PHI). Durable before return.
+  virtual void complete(int64_t id, InboxStatus status, const std::string& error,
+                        const std::string& mapping_version) = 0;
+  virtual InboxStats stats() = 0;
+  // Blocks until everything submitted so far is committed (used at shutdown and in tests).
+  virtual void flush() = 0;
+};
+
+struct SqliteInboxOptions {
+  std::string path;                 // database file, e.g. "<data_dir>/inbox.db"
+  std::size_t max_batch = 1024;     // rows per group commit
+  std::chrono::microseconds max_delay{1000};  // how long a commit waits to gather rows
+};
+
+std::unique_ptr<Inbox> open_sqlite_inbox(const SqliteInboxOptions& options);
+
+}  // namespace phrgate::queue

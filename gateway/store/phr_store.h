@@ -1,0 +1,73 @@
+// PhrStore: the embedded PHR store, the persons' FHIR R4 records.
+// Invariants:
+//  * A resource is identified by (type, id); ids are derived from source identifiers by the
+//    converters, so writing the same record again updates it instead of duplicating it.
+//  * Writing identical content again is a no-op (no new version); changed content bumps
+//    meta.versionId, and the previous version is kept in history.
+//  * Every resource belongs to exactly one person (person_id == the id of the person's
+//    Patient resource).
+//  * write() is one transaction: all resources of a message or none.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace phrgate::store {
+
+// One FHIR resource as produced by a converter. `json` is the resource without `meta`
+// (the store adds meta.versionId and meta.lastUpdated when it serves it).
+struct FhirResource {
+  std::string type;       // "Patient", "Observation", ...
+  std::string id;         // FHIR id
+  std::string person_id;  // id of the owning person's Patient resource
+  std::string json;       // the resource, serialized, starting with '{'
+  // Identifiers for search: (system, value) pairs taken from Resource.identifier.
+  std::vector<std::pair<std::string, std::string>> identifiers;
+};
+
+struct StoredResource {
+  std::string type;
+  std::string id;
+  std::string person_id;
+  int64_t version = 0;
+  std::string last_updated;  // FHIR instant
+  std::string json;          // with "meta" spliced in
+};
+
+struct WriteStats {
+  int created = 0;
+  int updated = 0;
+  int unchanged = 0;
+};
+
+struct SearchPage {
+  std::vector<StoredResource> resources;
+  int64_t total = 0;
+};
+
+class PhrStore {
+ public:
+  virtual ~PhrStore() = default;
+  virtual WriteStats write(const std::vector<FhirResource>& resources) = 0;
+  virtual std::optional<StoredResource> read(std::string_view type, std::string_view id) = 0;
+  // Patients having an identifier (system may be empty: match value under any system).
+  virtual SearchPage find_patients_by_identifier(std::string_view system,
+                                                 std::string_view value, int64_t offset,
+                                                 int64_t count) = 0;
+  // Resources of one type owned by a person, ordered by type then id.
+  virtual SearchPage find_by_person(std::string_view person_id, std::string_view type,
+                                    int64_t offset, int64_t count) = 0;
+  // Every resource of a person (the Patient first), for $everything.
+  virtual SearchPage everything(std::string_view person_id, int64_t offset, int64_t count) = 0;
+  virtual int64_t count_resources() = 0;
+};
+
+// Opens (creating if needed) the SQLite store at `path`. Thread-safe: each thread gets its own
+// connection; writes are serialized by SQLite (WAL, busy timeout).
+std::unique_ptr<PhrStore> open_sqlite_store(const std::string& path);
+
+}  // namespace phrgate::store
