@@ -21,12 +21,21 @@ struct Request {
   std::map<std::string, std::string> headers;  // keys lower-cased
   std::string body;
   std::string peer;  // "127.0.0.1:54321", for logs
+  // Values of the route pattern's {name} segments, percent-decoded, e.g. {"id": "abc"}.
+  std::map<std::string, std::string> path_params;
+  // Name of the API token that authenticated this request; empty on public routes.
+  std::string principal;
 
   // First value of query parameter `key`, or nullptr.
   const std::string* param(std::string_view key) const {
     for (const auto& [k, v] : query)
       if (k == key) return &v;
     return nullptr;
+  }
+  // Value of path parameter `name` (from the route pattern), or nullptr.
+  const std::string* path_param(std::string_view name) const {
+    auto it = path_params.find(std::string(name));
+    return it == path_params.end() ? nullptr : &it->second;
   }
   const std::string* header(std::string_view lower_key) const {
     auto it = headers.find(std::string(lower_key));

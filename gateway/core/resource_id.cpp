@@ -6,6 +6,11 @@
 
 #include <cstdint>
 
+// SHA256_* are deprecated in OpenSSL 3 in favour of EVP, but the EVP path allocates a
+// context per call; the low-level calls are still supported and allocation-free.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 namespace phrgate {
 namespace {
 constexpr char kHex[] = "0123456789abcdef";
@@ -22,10 +27,6 @@ void update_part(SHA256_CTX& ctx, std::string_view part) {
 }
 }  // namespace
 
-// SHA256_* are deprecated in OpenSSL 3 in favour of EVP, but the EVP path allocates a
-// context per call; the low-level calls are still supported and allocation-free.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 void append_resource_id(std::string& out, std::string_view type,
                         std::initializer_list<std::string_view> parts) {
   SHA256_CTX ctx;
@@ -54,8 +55,6 @@ std::string sha256_hex(std::string_view data) {
   }
   return out;
 }
-#pragma GCC diagnostic pop
-
 std::string derive_resource_id(std::string_view type, std::initializer_list<std::string_view> parts) {
   std::string out;
   out.reserve(36);
@@ -64,3 +63,5 @@ std::string derive_resource_id(std::string_view type, std::initializer_list<std:
 }
 
 }  // namespace phrgate
+
+#pragma GCC diagnostic pop

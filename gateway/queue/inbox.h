@@ -7,6 +7,10 @@
 //    it pending, so a restart converts it again (conversion and store writes are idempotent).
 //  * Rows that sources refused (unparseable, unsupported) are kept as `rejected` with their
 //    error so an operator can find and replay them.
+//  * complete(), complete_many() and release() are durable before they return; when the
+//    commit fails they throw std::runtime_error and the rows stay handed out (retry or release).
+//  * Callbacks run on the inbox's own thread: they must be quick and must not call flush(),
+//    complete(), complete_many() or release() (those wait for that thread: std::logic_error).
 #pragma once
 
 #include <chrono>
@@ -47,6 +51,32 @@ struct PendingRow {
   int attempts;
 };
 
+// One result of processing a row, for complete_many().
+struct Completion {
+  int64_t id = 0;
+  InboxStatus status = InboxStatus::Done;  // Done or Failed
+  std::string error;                       // no PHI
+  std::string mapping_version;             // the mapping tables' version used to convert it
+};
+
+// Every column of one inbox row, for operators and tests.
+struct InboxRow {
+  int64_t id = 0;
+  std::string source;
+  std::string sender;
+  std::string control_id;
+  std::string message_type;
+  std::string content_type;
+  std::string payload;
+  InboxStatus status = InboxStatus::Pending;
+  std::string error;
+  std::string ack;
+  int64_t received_at_ms = 0;
+  std::optional<int64_t> completed_at_ms;  // set by complete()
+  int attempts = 0;                        // finished processing attempts (complete + release)
+  std::string mapping_version;
+};
+
 struct InboxStats {
   int64_t pending = 0;
   int64_t done = 0;
@@ -61,24 +91,46 @@ class Inbox {
   using SubmitCallback = std::function<void(SubmitResult, int64_t row_id)>;
   // Queues the message for the next group commit; `done` runs on the committer thread
   // after the transaction is durable (or failed). Never blocks on disk I/O.
+  // msg.status must be Pending or Rejected (otherwise std::invalid_argument).
   virtual void submit(InboxMessage msg, SubmitCallback done) = 0;
   // Oldest pending rows first, at most `max`, skipping ids already handed out and not yet
-  // completed (so two workers never get the same row).
+  // completed (so two workers never get the same row). Hand-outs live in memory only:
+  // after a restart every pending row is available again.
   virtual std::vector<PendingRow> fetch_pending(std::size_t max) = 0;
   // Marks a row processed (Done) or Failed with an error text (no PHI). Durable before return.
+  // A row that is no longer pending is left as it is.
   virtual void complete(int64_t id, InboxStatus status, const std::string& error,
                         const std::string& mapping_version) = 0;
   virtual InboxStats stats() = 0;
   // Blocks until everything submitted so far is committed (used at shutdown and in tests).
   virtual void flush() = 0;
+
+  // complete() for many rows in one durable commit (status Done or Failed for each).
+  virtual void complete_many(const std::vector<Completion>& completions) = 0;
+  // Hands a fetched row back (e.g. after a retryable failure): counts one attempt and makes
+  // it available to fetch_pending() again. Durable before return.
+  virtual void release(int64_t id) = 0;
+  // Records the acknowledgement text sent back for a row. Asynchronous: written with the
+  // next group commit (flush() waits for it); not guaranteed durable on return.
+  virtual void set_ack(int64_t id, std::string ack) = 0;
+  // Every column of one row, or nullopt when there is no such id.
+  virtual std::optional<InboxRow> get(int64_t id) = 0;
 };
 
 struct SqliteInboxOptions {
   std::string path;                 // database file, e.g. "<data_dir>/inbox.db"
   std::size_t max_batch = 1024;     // rows per group commit
   std::chrono::microseconds max_delay{1000};  // how long a commit waits to gather rows
+  // Size cap: PRAGMA max_page_count on the write connection (0: no cap). Commits that would
+  // grow the file past it fail like a full disk (callbacks report Failed).
+  int64_t max_page_count = 0;
+  // Fault injection for tests: called inside each write transaction just before COMMIT;
+  // returning true makes that commit fail (rolled back, callbacks report Failed).
+  std::function<bool()> fail_commit_hook;
 };
 
+// Opens or creates the file (schema versioned by PRAGMA user_version) and starts the
+// committer thread. Throws sqlite::SqliteError or std::runtime_error (e.g. newer schema).
 std::unique_ptr<Inbox> open_sqlite_inbox(const SqliteInboxOptions& options);
 
 }  // namespace phrgate::queue

@@ -7,6 +7,9 @@
 //  * Every resource belongs to exactly one person (person_id == the id of the person's
 //    Patient resource).
 //  * write() is one transaction: all resources of a message or none.
+// Crash recovery: every write() is a single SQLite transaction (WAL, synchronous=FULL), so after
+// a crash the store holds either all of a call's resources or none; a replay of the same
+// message then finds identical content and changes nothing.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +30,10 @@ struct FhirResource {
   std::string json;       // the resource, serialized, starting with '{'
   // Identifiers for search: (system, value) pairs taken from Resource.identifier.
   std::vector<std::pair<std::string, std::string>> identifiers;
+  // Conditional create: write only when no resource with this (type, id) exists yet; an
+  // existing one is left as it is (e.g. the Patient of a lab result never overwrites the
+  // demographics an ADT feed recorded).
+  bool only_if_absent = false;
 };
 
 struct StoredResource {
@@ -53,17 +60,28 @@ class PhrStore {
  public:
   virtual ~PhrStore() = default;
   virtual WriteStats write(const std::vector<FhirResource>& resources) = 0;
+  // The same, for resources gathered from several messages (one transaction for a whole
+  // pipeline batch, without copying the resources). Later entries win over earlier ones.
+  virtual WriteStats write_all(const std::vector<const FhirResource*>& resources) = 0;
   virtual std::optional<StoredResource> read(std::string_view type, std::string_view id) = 0;
   // Patients having an identifier (system may be empty: match value under any system).
   virtual SearchPage find_patients_by_identifier(std::string_view system,
                                                  std::string_view value, int64_t offset,
                                                  int64_t count) = 0;
-  // Resources of one type owned by a person, ordered by type then id.
+  // Patients having an identifier whose system is exactly `system`; an empty `system` matches
+  // only identifiers stored without a system (FHIR token search "|value").
+  virtual SearchPage find_patients_by_exact_identifier(std::string_view system,
+                                                       std::string_view value, int64_t offset,
+                                                       int64_t count) = 0;
+  // Resources of one type owned by a person, ordered by type then id (an empty `type` means
+  // every type). A count of 0 returns only the total.
   virtual SearchPage find_by_person(std::string_view person_id, std::string_view type,
                                     int64_t offset, int64_t count) = 0;
   // Every resource of a person (the Patient first), for $everything.
   virtual SearchPage everything(std::string_view person_id, int64_t offset, int64_t count) = 0;
   virtual int64_t count_resources() = 0;
+  // Every version of a resource, the current one first (newest first); empty when unknown.
+  virtual std::vector<StoredResource> history(std::string_view type, std::string_view id) = 0;
 };
 
 // Opens (creating if needed) the SQLite store at `path`. Thread-safe: each thread gets its own

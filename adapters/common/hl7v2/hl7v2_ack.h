@@ -13,6 +13,9 @@ namespace phrgate::hl7v2 {
 
 enum class AckCode { AA, AE, AR, CA, CE, CR };
 std::string_view to_string(AckCode c);
+// HL7 table 0357 description of an error code ("Required field missing"), used as the
+// ERR text when the caller gives none.
+std::string_view describe(ErrorCode c);
 
 struct AckOptions {
   std::string_view ack_control_id;     // MSH-10 of the ACK itself (caller makes it unique)
@@ -20,7 +23,9 @@ struct AckOptions {
   std::string_view fallback_version = "2.5.1";  // used when the original has none
 };
 
-// ACK for a message that parsed (header known). error_text is required for AE/AR.
+// ACK for a message that parsed (header known). error_text is required for AE/AR
+// (when empty, describe(error) is used). error_location names the offending field as
+// "PID-3", "PID-3.1" or an ERL already written with '^' ("PID^1^3"); empty when unknown.
 std::string build_ack(const Message& original, AckCode code, const AckOptions& opts,
                       ErrorCode error = ErrorCode::ApplicationInternalError,
                       std::string_view error_text = {}, std::string_view error_location = {});

@@ -82,15 +82,24 @@ std::string_view component(std::string_view value, std::size_t n1, const Delimit
 std::size_t component_count(std::string_view value, const Delimiters& d);
 std::string_view subcomponent(std::string_view comp, std::size_t n1, const Delimiters& d);
 
-// Decodes escape sequences (\F\ \S\ \T\ \R\ \E\ \Xhh..\ \.br\ \H\ \N\ and \Cxxyy\ / \Mxxyyzz\
-// kept literally) and appends the result to `out`. \.br\ becomes "\n"; \H\ and \N\ are
-// dropped; \Xhh..\ appends the raw bytes. An unknown or unterminated escape is appended
-// literally. Returns false when an escape was malformed (the output is still usable).
+// Decodes escape sequences (\F\ \S\ \T\ \R\ \E\ \P\ \Xhh..\ \.br\ \H\ \N\; \Cxxyy\,
+// \Mxxyyzz\ and \Zxx\ are kept literally) and appends the result to `out`. Both \.br\ and
+// \.sp\ become "\n"; \H\ and \N\ are dropped; \Xhh..\ appends the raw bytes. An unknown or
+// unterminated escape is appended literally. Returns false when an escape was malformed
+// (the output is still usable).
 bool unescape_append(std::string& out, std::string_view raw, const Delimiters& d);
 // Convenience: unescape into a new string (allocates; not for the hot path).
 std::string unescape(std::string_view raw, const Delimiters& d);
-// The reverse, for building ACKs and outbound messages: escapes delimiter characters.
+// The reverse, for building ACKs and outbound messages: escapes delimiter characters
+// (and the truncation character when set); LF becomes \.br\ and CR \X0D\ so the
+// output never contains a segment terminator.
 void escape_append(std::string& out, std::string_view text, const Delimiters& d);
+
+// Reads and validates MSH-1 / MSH-2 from the start of `msh_segment` (text beginning with
+// "MSH", terminator optional). Returns false and fills `error` (location "MSH-1"/"MSH-2")
+// when they are missing or unusable. Used by Message::parse and by the NAK builder to
+// decide whether a broken message's header can be salvaged.
+bool read_delimiters(std::string_view msh_segment, Delimiters& out, ParseError* error);
 
 // The fields of MSH that the gateway needs, as raw views.
 struct MessageHeader {
@@ -116,7 +125,8 @@ class Message {
   // and empty lines are ignored). On failure returns std::nullopt and fills `error`.
   // Rejects: empty input, no leading "MSH", bad encoding characters (fewer than 4, repeated,
   // alphanumeric, or equal to the field separator), segment ids that are not 3 upper-case
-  // letters/digits. Z-segments are kept like any other segment.
+  // letters/digits, and a missing MSH-9.1, MSH-10 or MSH-12.1 (RequiredFieldMissing).
+  // Blank lines before the MSH are tolerated. Z-segments are kept like any other segment.
   static std::optional<Message> parse(std::string_view raw, ParseError* error);
 
   std::string_view raw() const { return raw_; }

@@ -17,6 +17,9 @@ bool to_fhir_date(std::string_view hl7, std::string& out);
 bool to_fhir_datetime(std::string_view hl7, std::string_view default_zone, std::string& out);
 // FHIR `instant` (requires at least seconds precision after padding; date-only fails).
 bool to_fhir_instant(std::string_view hl7, std::string_view default_zone, std::string& out);
+// FHIR `time` ("HH:MM:SS[.S+]") from an HL7 TM value HH[MM[SS[.S[S[S[S]]]]]][+/-ZZZZ];
+// missing minutes/seconds become "00", the zone is validated and dropped (FHIR time has none).
+bool to_fhir_time(std::string_view hl7, std::string& out);
 // Current UTC time as HL7 DTM "YYYYMMDDHHMMSS+0000".
 std::string now_hl7();
 // Current UTC time as FHIR instant "YYYY-MM-DDTHH:MM:SS.mmmZ".

@@ -1,0 +1,215 @@
+// Internal to the HL7 v2 -> FHIR converter: the per-message conversion context and the
+// datatype writers (CX/EI identifiers, CWE, XPN, XAD, XTN, XCN, timestamps) shared by the
+// Patient, Encounter and Observation/DiagnosticReport writers. Not a public API.
+// Everything here writes through ConvertContext::json and must never emit an empty string,
+// array or object: callers check *_present() before opening a key.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/common/hl7v2/hl7v2_message.h"
+#include "adapters/hl7v2/fhir_json.h"
+#include "adapters/hl7v2/hl7v2_to_fhir.h"
+
+namespace phrgate::hl7v2::detail {
+
+inline constexpr std::string_view kV2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203";
+inline constexpr std::string_view kUcum = "http://unitsofmeasure.org";
+
+inline std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Part n0 (0-based) of `s` split on `sep`. A plain loop: HL7 values are short, and a libc
+// memchr call per delimiter costs more than the scan itself.
+inline std::string_view nth(std::string_view s, std::size_t n0, char sep) {
+  std::size_t start = 0;
+  for (; n0 > 0; --n0) {
+    std::size_t i = start;
+    while (i < s.size() && s[i] != sep) ++i;
+    if (i == s.size()) return {};
+    start = i + 1;
+  }
+  std::size_t end = start;
+  while (end < s.size() && s[end] != sep) ++end;
+  return s.substr(start, end - start);
+}
+
+// One pass over `value`: views of its first N parts separated by `sep`, 1-based like HL7.
+template <std::size_t N>
+class Split {
+ public:
+  Split(std::string_view value, char sep) {
+    if (value.empty()) return;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= value.size() && count_ < N; ++i) {
+      if (i == value.size() || value[i] == sep) {
+        parts_[count_++] = value.substr(start, i - start);
+        start = i + 1;
+      }
+    }
+  }
+  std::string_view operator[](std::size_t n1) const {
+    return n1 >= 1 && n1 <= count_ ? parts_[n1 - 1] : std::string_view{};
+  }
+
+ private:
+  std::array<std::string_view, N> parts_{};
+  std::size_t count_ = 0;
+};
+
+// The fields of one non-MSH segment, split once; field(n) as Segment::field(n).
+class Fields {
+ public:
+  explicit Fields(const Segment& s) : split_(s.text(), s.delimiters().field) {}
+  std::string_view field(std::size_t n) const { return split_[n + 1]; }
+
+ private:
+  Split<72> split_;  // the segment id, then fields 1..71
+};
+
+// Scratch space reused across messages on one thread (capacity is kept between messages).
+struct ConvertBuffers {
+  FhirJson json;
+  std::string text_buf;    // text_if() and most single-value reads
+  std::string text_buf2;   // for a second live text value
+  std::string system_buf;  // identifier / coding system URIs
+  std::string time_buf;
+  std::string number_buf;
+};
+
+struct ConvertContext {
+  ConvertContext(const Message& m, const ConvertOptions& o, ConvertResult& r, ConvertBuffers& b)
+      : msg(m), opt(o), d(m.delimiters()), result(r), json(b.json), text_buf(b.text_buf),
+        text_buf2(b.text_buf2), system_buf(b.system_buf), time_buf(b.time_buf),
+        number_buf(b.number_buf) {}
+
+  const Message& msg;
+  const ConvertOptions& opt;
+  const Delimiters& d;
+  ConvertResult& result;
+  FhirJson& json;
+  std::string& text_buf;
+  std::string& text_buf2;
+  std::string& system_buf;
+  std::string& time_buf;
+  std::string& number_buf;
+
+  std::string sender;         // see the id rules in hl7v2_to_fhir.h
+  std::string patient_id;
+  std::string patient_ref;    // "Patient/<id>" or "urn:uuid:<id>"
+  std::string encounter_ref;  // empty when the message has no PV1
+  std::vector<std::string> provenance_targets;  // references to every written resource
+
+  // Code table lookup with this source's scope; null when unmapped or without code maps.
+  const mapping::MappedCode* map(std::string_view source_system, std::string_view code) const {
+    return opt.code_maps ? opt.code_maps->lookup(source_system, code, opt.source_name) : nullptr;
+  }
+  // The value unescaped and trimmed. Returns a view of `raw` when nothing needed decoding,
+  // else a view into `buf` (valid until `buf` is next used).
+  std::string_view text(std::string_view raw, std::string& buf) const;
+  // key + text(raw), skipped when the text is empty.
+  void text_if(std::string_view key, std::string_view raw);
+  // "<Type>/<id>" or "urn:uuid:<id>".
+  std::string reference(std::string_view type, std::string_view id) const;
+  // Moves the JSON written since json.reset() into a new result resource.
+  store::FhirResource& finish_resource(std::string_view type, std::string id);
+  // Writes "subject": {"reference": patient_ref}.
+  void subject();
+};
+
+// Sets result to a failure (no resources) with an error text that must not contain PHI.
+void fail(ConvertResult& r, ErrorCode code, std::string text, std::string location);
+
+// ---- HL7 component access (raw, still escaped)
+// Component n (1-based), its first subcomponent.
+inline std::string_view comp(std::string_view value, std::size_t n, const Delimiters& d) {
+  return nth(nth(value, n - 1, d.component), 0, d.subcomponent);
+}
+// Subcomponent s of component n (both 1-based).
+inline std::string_view sub(std::string_view value, std::size_t n, std::size_t s, const Delimiters& d) {
+  return nth(nth(value, n - 1, d.component), s - 1, d.subcomponent);
+}
+// Repetition i (0-based) of a field.
+inline std::string_view rep(std::string_view field, std::size_t i, const Delimiters& d) {
+  return nth(field, i, d.repetition);
+}
+inline std::size_t rep_count(std::string_view field, const Delimiters& d) {
+  if (field.empty()) return 0;
+  std::size_t n = 1;
+  for (char ch : field) n += ch == d.repetition;
+  return n;
+}
+
+// Appends `s` percent-encoded (all but RFC 3986 unreserved characters), for URN parts.
+void append_urn_part(std::string& out, std::string_view s);
+
+// ---- Identifiers (CX, EI)
+// Appends the Identifier.system URI for an assigning authority given as HD parts
+// (namespace id, universal id, universal id type). Falls back to the sender.
+void identifier_system(ConvertContext& c, std::string_view ns, std::string_view uid,
+                       std::string_view uid_type, std::string& out);
+struct IdentifierValue {
+  std::string system;
+  std::string value;
+};
+// CX -> system + value (value unescaped and trimmed); false when CX-1 is empty.
+bool cx_identifier(ConvertContext& c, std::string_view cx, IdentifierValue& out);
+// EI (entity identifier: EI-1 value, EI-2..4 assigner); false when EI-1 is empty.
+bool ei_identifier(ConvertContext& c, std::string_view ei, IdentifierValue& out);
+// Writes an Identifier object. `type_code` (v2-0203) is looked up through HL70203; when
+// empty, `default_type` (a v2-0203 code, may be empty) is used. Adds (system, value) to the
+// resource's search identifiers list `index` when not null.
+void write_identifier(ConvertContext& c, const IdentifierValue& id, std::string_view type_code,
+                      std::string_view default_type,
+                      std::vector<std::pair<std::string, std::string>>* index);
+
+// ---- Coded values (CWE/CE/CNE/IS)
+// Appends the FHIR code system URI for a coding system name (CWE-3). An empty name uses
+// `default_table` ("HL70002") when given. Rules: HL7nnnn -> v2-nnnn; code map "HL70396";
+// else "urn:phrgate:codesystem:<sender>:<name or L>".
+void coding_system(ConvertContext& c, std::string_view name, std::string_view default_table,
+                   std::string& out);
+bool cwe_present(ConvertContext& c, std::string_view cwe);
+// Writes a CodeableConcept object. `map_table`: a code map source_system (e.g. "HL70078")
+// whose target coding goes first when CWE-1 is found in it. `translate_local`: also look
+// CWE-1 up under its own coding system name (local code translation tables).
+void write_codeable_concept(ConvertContext& c, std::string_view cwe, std::string_view default_table,
+                            std::string_view map_table, bool translate_local);
+
+// ---- Names, addresses, telecom, persons
+bool xpn_present(ConvertContext& c, std::string_view xpn);
+void write_human_name(ConvertContext& c, std::string_view xpn);
+bool xad_present(ConvertContext& c, std::string_view xad);
+void write_address(ConvertContext& c, std::string_view xad);
+// ContactPoint value per the IG's XTN rules; empty when the XTN has no usable value.
+std::string_view xtn_value(ConvertContext& c, std::string_view xtn, std::string& buf);
+void write_contact_point(ConvertContext& c, std::string_view xtn, std::string_view default_use);
+// "Dr John Q Smith Jr" from an XCN (or the id XCN-1 when no name), appended to `out`.
+void xcn_display(ConvertContext& c, std::string_view xcn, std::string& out);
+
+// ---- Times (HL7 DTM/DT -> FHIR), written only when valid; return whether written.
+bool write_datetime(ConvertContext& c, std::string_view key, std::string_view raw);
+bool write_instant(ConvertContext& c, std::string_view key, std::string_view raw);
+// key: {"start", "end"} from two DTMs; nothing when neither is a valid time.
+bool write_period(ConvertContext& c, std::string_view key, std::string_view raw_start,
+                  std::string_view raw_end);
+
+// ---- Resource writers (one file each)
+// Patient from PID (the caller has checked PID-3 and set c.patient_id).
+void write_patient(ConvertContext& c, const Fields& pid);
+void write_encounter(ConvertContext& c, const Fields& pv1, std::string id);
+// OBX-5/6 -> Observation.value[x]; false when nothing was written (empty or unsupported type).
+bool write_observation_value(ConvertContext& c, const Fields& obx);
+// OBX-7 -> Observation.referenceRange (low/high parsed from "a-b", "<b", ">a"; text always).
+void write_reference_range(ConvertContext& c, const Fields& obx);
+// Observations and DiagnosticReports (ORU order groups, ADT OBX). Returns false after
+// fail() when a required field is missing.
+bool write_results(ConvertContext& c);
+
+}  // namespace phrgate::hl7v2::detail

@@ -1,0 +1,294 @@
+// HL7 v2 -> FHIR R4 entry point: checks the message type and required segments, derives the
+// sender and the Patient/Encounter ids (rules in hl7v2_to_fhir.h), runs the resource writers
+// and appends the Provenance. Hot path: one thread-local JSON buffer and scratch strings are
+// reused across messages; errors never quote message content.
+#include "adapters/hl7v2/hl7v2_to_fhir.h"
+
+#include "adapters/common/hl7v2/hl7v2_time.h"
+#include "adapters/hl7v2/hl7v2_convert_context.h"
+#include "gateway/core/resource_id.h"
+
+namespace phrgate::hl7v2 {
+namespace detail {
+
+std::string_view ConvertContext::text(std::string_view raw, std::string& buf) const {
+  raw = trim(raw);
+  bool escaped = false;
+  for (char ch : raw) escaped |= ch == d.escape;
+  if (!escaped) return raw;
+  buf.clear();
+  unescape_append(buf, raw, d);
+  return trim(buf);
+}
+
+void ConvertContext::text_if(std::string_view key, std::string_view raw) {
+  json.string_if(key, text(raw, text_buf));
+}
+
+std::string ConvertContext::reference(std::string_view type, std::string_view id) const {
+  std::string ref;
+  ref.reserve(type.size() + id.size() + 9);
+  if (opt.uuid_references) {
+    ref.append("urn:uuid:");
+  } else {
+    ref.append(type);
+    ref.push_back('/');
+  }
+  ref.append(id);
+  return ref;
+}
+
+store::FhirResource& ConvertContext::finish_resource(std::string_view type, std::string id) {
+  if (type != "Provenance") provenance_targets.push_back(reference(type, id));
+  store::FhirResource& r = result.resources.emplace_back();
+  r.type.assign(type);
+  r.id = std::move(id);
+  r.person_id = patient_id;
+  r.json.assign(json.view());
+  return r;
+}
+
+void fail(ConvertResult& r, ErrorCode code, std::string text, std::string location) {
+  r.ok = false;
+  r.error_code = code;
+  r.error = std::move(text);
+  r.error_location = std::move(location);
+  r.person_id.clear();
+  r.resources.clear();
+}
+
+void ConvertContext::subject() {
+  json.key("subject");
+  json.start_object();
+  json.key("reference");
+  json.string(patient_ref);
+  json.end_object();
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::comp;
+using detail::ConvertContext;
+using detail::fail;
+using detail::Fields;
+using detail::rep;
+using detail::rep_count;
+using detail::trim;
+
+// sender: MSH-4.1, else MSH-4.2, else MSH-3.1, else the configured source name.
+void derive_sender(ConvertContext& c) {
+  const MessageHeader& h = c.msg.header();
+  std::string_view s = c.text(comp(h.sending_facility, 1, c.d), c.text_buf);
+  if (s.empty()) s = trim(comp(h.sending_facility, 2, c.d));
+  if (s.empty()) s = c.text(comp(h.sending_application, 1, c.d), c.text_buf);
+  if (s.empty()) s = c.opt.source_name;
+  c.sender.assign(s);
+}
+
+// The Patient's key identifier: first PID-3 repetition typed MR, else the first with a value.
+bool patient_key(ConvertContext& c, const Fields& pid, detail::IdentifierValue& out) {
+  const std::string_view f = pid.field(3);
+  const std::size_t reps = rep_count(f, c.d);
+  std::size_t first = reps;
+  for (std::size_t i = 0; i < reps; ++i) {
+    const std::string_view cx = rep(f, i, c.d);
+    if (trim(comp(cx, 1, c.d)).empty()) continue;
+    if (first == reps) first = i;
+    if (trim(comp(cx, 5, c.d)) == "MR") {
+      first = i;
+      break;
+    }
+  }
+  return first < reps && detail::cx_identifier(c, rep(f, first, c.d), out);
+}
+
+std::string encounter_id(ConvertContext& c, const Fields& pv1) {
+  detail::IdentifierValue visit;
+  if (detail::cx_identifier(c, rep(pv1.field(19), 0, c.d), visit))
+    return derive_resource_id("Encounter", {visit.system, visit.value});
+  const std::string_view admit = trim(comp(pv1.field(44), 1, c.d));
+  if (!admit.empty()) return derive_resource_id("Encounter", {"admit", c.patient_id, admit});
+  return derive_resource_id("Encounter", {"msh-10", c.sender, trim(c.msg.header().control_id)});
+}
+
+void write_provenance(ConvertContext& c) {
+  const MessageHeader& h = c.msg.header();
+  const std::string_view control_id = trim(h.control_id);
+  detail::FhirJson& j = c.json;
+  j.reset();
+  j.start_object();
+  j.string_if("resourceType", "Provenance");
+  std::string id = derive_resource_id("Provenance", {c.sender, control_id});
+  j.string_if("id", id);
+  j.key("target");
+  j.start_array();
+  for (const std::string& ref : c.provenance_targets) {
+    j.start_object();
+    j.string_if("reference", ref);
+    j.end_object();
+  }
+  j.end_array();
+  if (!detail::write_instant(c, "recorded", h.date_time)) {
+    j.key("recorded");
+    j.string(now_fhir_instant());
+  }
+  const bool update = h.message_code == "ADT" && h.trigger_event == "A08";
+  j.key("activity");
+  j.start_object();
+  j.key("coding");
+  j.start_array();
+  j.coding("http://terminology.hl7.org/CodeSystem/v3-DataOperation", update ? "UPDATE" : "CREATE",
+           update ? "revise" : "create");
+  j.end_array();
+  std::string& text = c.system_buf;
+  text.assign("HL7 v2 message ").append(trim(h.message_code)).append("^").append(trim(h.trigger_event));
+  j.string_if("text", text);
+  j.end_object();
+
+  j.key("agent");
+  j.start_array();
+  // The sending facility authored the data (IG MSH[Provenance-Source]: MSH-4 -> agent author).
+  j.start_object();
+  j.key("type");
+  j.start_object();
+  j.key("coding");
+  j.start_array();
+  j.coding("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author", "Author");
+  j.end_array();
+  j.end_object();
+  j.key("who");
+  j.start_object();
+  text.clear();
+  const std::string_view fac_ns = c.text(comp(h.sending_facility, 1, c.d), c.text_buf);
+  const std::string_view fac_uid = trim(comp(h.sending_facility, 2, c.d));
+  text.append(fac_ns);
+  if (!fac_uid.empty()) text.append(fac_ns.empty() ? "" : " (").append(fac_uid).append(fac_ns.empty() ? "" : ")");
+  if (text.empty()) text.assign(c.sender);
+  if (text.empty()) text.assign("unknown sender");
+  j.string_if("display", text);
+  j.end_object();
+  j.end_object();
+  // phrgate assembled the FHIR resources (IG MSH[Provenance-Transformation]).
+  j.start_object();
+  j.key("type");
+  j.start_object();
+  j.key("coding");
+  j.start_array();
+  j.coding("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "assembler",
+           "Assembler");
+  j.end_array();
+  j.end_object();
+  j.key("who");
+  j.start_object();
+  j.string_if("display", "phrgate HL7 v2 converter");
+  j.end_object();
+  j.end_object();
+  j.end_array();
+
+  if (!control_id.empty()) {
+    j.key("entity");
+    j.start_array();
+    j.start_object();
+    j.string_if("role", "source");
+    j.key("what");
+    j.start_object();
+    j.key("identifier");
+    j.start_object();
+    text.assign("urn:phrgate:msh-10:");
+    detail::append_urn_part(text, c.sender);
+    j.string_if("system", text);
+    j.string_if("value", c.text(control_id, c.text_buf));
+    j.end_object();
+    j.end_object();
+    j.end_object();
+    j.end_array();
+  }
+  j.end_object();
+  c.finish_resource("Provenance", std::move(id));
+}
+
+}  // namespace
+
+bool is_supported(const MessageHeader& h) {
+  if (h.message_code == "ADT")
+    return h.trigger_event == "A01" || h.trigger_event == "A04" || h.trigger_event == "A08";
+  return h.message_code == "ORU" && h.trigger_event == "R01";
+}
+
+ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt) {
+  ConvertResult result;
+  const MessageHeader& h = msg.header();
+  if (!is_supported(h)) {
+    if (h.message_code == "ADT" || h.message_code == "ORU")
+      fail(result, ErrorCode::UnsupportedEventCode, "unsupported trigger event for this message type",
+           "MSH-9.2");
+    else
+      fail(result, ErrorCode::UnsupportedMessageType, "unsupported message type", "MSH-9.1");
+    return result;
+  }
+  if (trim(h.control_id).empty()) {
+    fail(result, ErrorCode::RequiredFieldMissing, "message control id (MSH-10) is empty", "MSH-10");
+    return result;
+  }
+  std::vector<const Segment*> pids;
+  msg.find_all("PID", pids);
+  if (pids.empty()) {
+    fail(result, ErrorCode::SegmentSequence, "PID segment missing", "PID");
+    return result;
+  }
+  if (pids.size() > 1) {
+    fail(result, ErrorCode::SegmentSequence,
+         "more than one PID segment: one message must concern one patient", "PID");
+    return result;
+  }
+  const bool is_oru = h.message_code == "ORU";
+  if (is_oru) {
+    if (!msg.find("OBR")) {
+      fail(result, ErrorCode::SegmentSequence, "ORU^R01 without an OBR segment", "OBR");
+      return result;
+    }
+    if (!msg.find("OBX")) {
+      fail(result, ErrorCode::SegmentSequence, "ORU^R01 without an OBX segment", "OBX");
+      return result;
+    }
+  }
+
+  thread_local detail::ConvertBuffers buffers;
+  ConvertContext c(msg, opt, result, buffers);
+  derive_sender(c);
+  const detail::Fields pid(*pids.front());
+  detail::IdentifierValue key;
+  if (!patient_key(c, pid, key)) {
+    fail(result, ErrorCode::RequiredFieldMissing, "patient identifier list (PID-3) has no identifier",
+         "PID-3");
+    return result;
+  }
+  c.patient_id = derive_resource_id("Patient", {key.system, key.value});
+  c.patient_ref = c.reference("Patient", c.patient_id);
+  result.person_id = c.patient_id;
+  result.resources.reserve(8);
+  c.provenance_targets.reserve(8);
+
+  detail::write_patient(c, pid);
+  if (const Segment* pv1_segment = msg.find("PV1")) {
+    const detail::Fields pv1(*pv1_segment);
+    std::string id = encounter_id(c, pv1);
+    c.encounter_ref = c.reference("Encounter", id);
+    detail::write_encounter(c, pv1, std::move(id));
+  }
+  if (!detail::write_results(c)) return result;  // result carries the error
+  write_provenance(c);
+  // Only ADT messages speak for a patient's demographics and visits. The PID and PV1 of a
+  // result message are context: they create the Patient and Encounter when they are new,
+  // but never overwrite what an ADT feed recorded (conditional create, not update).
+  if (is_oru)
+    for (auto& r : result.resources)
+      if (r.type == "Patient" || r.type == "Encounter") r.only_if_absent = true;
+  result.mapping_version = opt.code_maps ? opt.code_maps->version() : std::string();
+  result.ok = true;
+  return result;
+}
+
+}  // namespace phrgate::hl7v2

@@ -1,0 +1,67 @@
+// HL7 v2 -> FHIR R4 converter for ADT^A01, ADT^A04, ADT^A08 and ORU^R01, following the
+// HL7 v2-to-FHIR IG (message, segment, datatype and concept maps). Called by the pipeline
+// for every committed HL7 v2 message; pure (no I/O, no logging, no clock except the
+// Provenance.recorded fallback). Never puts message content (PHI) in error texts.
+//
+// Resource ids (gateway/core/resource_id.h, SHA-256 of the parts) are functions of the
+// source's identifiers, so re-sending or correcting a message hits the same ids:
+//   sender      = MSH-4.1, else MSH-4.2, else MSH-3.1, else ConvertOptions::source_name.
+//   Patient     = ("Patient", Identifier.system, Identifier.value) of the first PID-3
+//                 repetition whose CX-5 is MR (else the first repetition with a value);
+//                 person_id = that id. Identifier.system: see "Identifier systems" below.
+//   Encounter   = ("Encounter", system, value) of PV1-19 (visit number; its system falls
+//                 back to the sender like every CX), else ("Encounter", "admit", Patient id,
+//                 PV1-44), else ("Encounter", "msh-10", sender, MSH-10).
+//   DiagnosticReport = ("DiagnosticReport", sender, kind, system, value) of the order number:
+//                 kind "filler" = OBR-3 (else ORC-3), else "placer" = OBR-2 (else ORC-2);
+//                 without any (or when an earlier OBR of the message had the same number):
+//                 ("DiagnosticReport", sender, "msh-10", MSH-10, OBR ordinal).
+//   Observation = ("Observation", sender, kind, system, value, OBX-3.1, OBX-3.3, OBX-4, n) with
+//                 the enclosing OBR's order number and n = how many earlier OBX of that order
+//                 had the same OBX-3/OBX-4; without an order number (ADT OBX, or an ORU order
+//                 without numbers): ("Observation", sender, "msh-10", MSH-10, OBX ordinal).
+//   Provenance  = ("Provenance", sender, MSH-10).
+//
+// Identifier systems (CX and EI): assigning authority with universal id type ISO and a valid
+// OID -> "urn:oid:<id>"; type UUID -> "urn:uuid:<id>"; else the namespace id (CX-4.1 / EI-2,
+// or the universal id) looked up in the code maps under source_system "assigning-authority"
+// (mappings/identifiers/assigning_authorities.csv); else "urn:phrgate:assigner:<namespace>"
+// (percent-encoded); a CX without any assigning authority gets the sender as its namespace.
+// The full list of mapping choices is in adapters/hl7v2/CONVERSION.md.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/common/hl7v2/hl7v2_message.h"
+#include "gateway/mapping/code_map.h"
+#include "gateway/store/phr_store.h"
+
+namespace phrgate::hl7v2 {
+
+struct ConvertOptions {
+  std::string_view source_name;        // configured source; code map scope; last-resort sender
+  std::string_view default_zone = "Z";  // zone for timestamps sent without one ("+01:00")
+  const mapping::CodeMaps* code_maps = nullptr;  // null: every coded value counts as unmapped
+  bool uuid_references = false;  // "urn:uuid:<id>" instead of "Patient/<id>" (transactions)
+};
+
+struct ConvertResult {
+  bool ok = false;
+  ErrorCode error_code = ErrorCode::ApplicationInternalError;  // when !ok
+  std::string error;           // operator-readable, no PHI
+  std::string error_location;  // e.g. "PID-3"
+  std::string person_id;       // id of the Patient resource
+  // Patient first, then the Encounter, then each order's Observations followed by its
+  // DiagnosticReport, Provenance last (its targets are all the others).
+  std::vector<store::FhirResource> resources;
+  std::string mapping_version;  // CodeMaps::version() used, "" without code maps
+};
+
+// ADT^A01, ADT^A04, ADT^A08, ORU^R01 (MSH-9.1 and MSH-9.2).
+bool is_supported(const MessageHeader& h);
+
+ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt);
+
+}  // namespace phrgate::hl7v2

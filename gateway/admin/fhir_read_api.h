@@ -1,0 +1,53 @@
+// FhirReadApi: the patient-facing FHIR R4 read API over the embedded PHR store (metadata,
+// read, search, Patient/$everything), as plain handlers over http_types.h; the daemon routes
+// GET /fhir/... to them. Handlers never include Beast/Asio, never re-parse stored resources,
+// and never put PHI in diagnostics (only the requested id is ever echoed).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "gateway/admin/http_types.h"
+#include "gateway/store/phr_store.h"
+
+namespace phrgate::admin {
+
+struct FhirReadApiOptions {
+  // Absolute base of the FHIR endpoint as clients see it, e.g. "https://phr.example.org/fhir"
+  // (no trailing '/'). Empty: fullUrls are "Type/id" and links are "/fhir/...".
+  std::string base_url_hint;
+  std::string software_version;
+  int default_page_size = 50;
+  int max_page_size = 1000;
+};
+
+inline constexpr std::string_view kFhirJsonContentType = "application/fhir+json; charset=utf-8";
+
+class FhirReadApi {
+ public:
+  FhirReadApi(store::PhrStore& store, FhirReadApiOptions options);
+
+  // GET /fhir/metadata: the CapabilityStatement.
+  http::Response metadata(const http::Request& req);
+  // GET /fhir/{type}?...: Patient by identifier=[system|]value; other types by patient=.
+  http::Response search(const http::Request& req, std::string_view type);
+  // GET /fhir/{type}/{id}
+  http::Response read(const http::Request& req, std::string_view type, std::string_view id);
+  // GET /fhir/Patient/{id}/$everything
+  http::Response everything(const http::Request& req, std::string_view patient_id);
+
+  // The resource types this API serves (Patient and the person-owned types).
+  static bool is_supported_type(std::string_view type);
+  // FHIR id syntax: [A-Za-z0-9\-\.]{1,64}.
+  static bool is_valid_id(std::string_view id);
+
+ private:
+  store::PhrStore& store_;
+  FhirReadApiOptions options_;
+  std::string link_base_;        // "/fhir" or the base URL: prefix of Bundle links
+  std::string full_url_prefix_;  // "" or "<base>/": prefix of entry fullUrls
+  std::string capability_json_;  // built once
+};
+
+}  // namespace phrgate::admin

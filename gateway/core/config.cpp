@@ -1,0 +1,200 @@
+// Implementation of config loading (see config.h).
+#include "gateway/core/config.h"
+
+#include <rapidjson/error/en.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "gateway/core/resource_id.h"
+
+namespace phrgate::config {
+namespace {
+
+void line_col(std::string_view text, std::size_t offset, std::size_t& line, std::size_t& col) {
+  line = 1;
+  col = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') { ++line; col = 1; } else { ++col; }
+  }
+}
+
+const rapidjson::Value* find_schema(const std::vector<std::pair<std::string, rapidjson::Document>>& list,
+                                    std::string_view type) {
+  for (const auto& [t, doc] : list)
+    if (t == type) return &doc;
+  return nullptr;
+}
+
+std::string known_types(const std::vector<std::pair<std::string, rapidjson::Document>>& list) {
+  std::string out;
+  for (const auto& [t, doc] : list) {
+    if (!out.empty()) out += ", ";
+    out += t;
+  }
+  return out;
+}
+
+void load_adapters(rapidjson::Value& array, const char* kind, const std::string& path,
+                   const std::vector<std::pair<std::string, rapidjson::Document>>& schemas,
+                   const rapidjson::Value& main_schema, const EnvLookup& env,
+                   std::vector<AdapterConfig>& out, std::vector<ConfigError>& errors) {
+  std::set<std::string> names;
+  for (rapidjson::SizeType i = 0; i < array.Size(); ++i) {
+    std::string p = index_path(path, i);
+    rapidjson::Value& item = array[i];
+    if (!item.IsObject() || !item.HasMember("type") || !item["type"].IsString() ||
+        !item.HasMember("name") || !item["name"].IsString())
+      continue;  // already reported by the main schema
+    std::string type = item["type"].GetString();
+    std::string name = item["name"].GetString();
+    if (!names.insert(name).second)
+      errors.push_back({child_path(p, "name"), "duplicate " + std::string(kind) + " name \"" + name + "\""});
+    const rapidjson::Value* schema = find_schema(schemas, type);
+    if (!schema) {
+      errors.push_back({child_path(p, "type"), "unknown " + std::string(kind) + " type \"" + type +
+                                                   "\" (known: " + known_types(schemas) + ")"});
+      continue;
+    }
+    auto doc = std::make_shared<rapidjson::Document>();
+    doc->CopyFrom(item, doc->GetAllocator());
+    std::size_t before = errors.size();
+    validate_and_expand(*doc, doc->GetAllocator(), *schema, main_schema, env, p, errors);
+    if (errors.size() == before) out.push_back({name, type, p, std::move(doc)});
+  }
+}
+
+}  // namespace
+
+std::string get_string(const rapidjson::Value& obj, const char* key, std::string_view fallback) {
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsString()) return std::string(fallback);
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+int64_t get_int(const rapidjson::Value& obj, const char* key, int64_t fallback) {
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsNumber()) return fallback;
+  return it->value.IsInt64() ? it->value.GetInt64() : static_cast<int64_t>(it->value.GetDouble());
+}
+
+std::optional<TlsConfig> get_tls(const rapidjson::Value& obj, const char* key) {
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsObject()) return std::nullopt;
+  TlsConfig t;
+  t.cert_file = get_string(it->value, "cert_file", "");
+  t.key_file = get_string(it->value, "key_file", "");
+  t.ca_file = get_string(it->value, "ca_file", "");
+  return t;
+}
+
+const SchemaSet& SchemaSet::builtin() {
+  static const SchemaSet set = [] {
+    SchemaSet s;
+    for (const auto& f : embedded_schema_files()) {
+      std::string_view path = f.path;
+      rapidjson::Document doc;
+      doc.Parse(f.text);
+      if (doc.HasParseError()) continue;  // guarded by the schema test
+      auto type_of = [&](std::string_view prefix) {
+        std::string_view rest = path.substr(prefix.size());
+        return std::string(rest.substr(0, rest.find(".schema.json")));
+      };
+      if (path == "phrgate.config.schema.json") s.main = std::move(doc);
+      else if (path.rfind("sources/", 0) == 0) s.sources.emplace_back(type_of("sources/"), std::move(doc));
+      else if (path.rfind("sinks/", 0) == 0) s.sinks.emplace_back(type_of("sinks/"), std::move(doc));
+    }
+    return s;
+  }();
+  return set;
+}
+
+LoadResult load_config_text(std::string_view text, const EnvLookup& env, const SchemaSet& schemas) {
+  LoadResult result;
+  auto& errors = result.errors;
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseCommentsFlag>(text.data(), text.size());
+  if (doc.HasParseError()) {
+    std::size_t line, col;
+    line_col(text, doc.GetErrorOffset(), line, col);
+    errors.push_back({"$", std::string("not valid JSON at line ") + std::to_string(line) + ", column " +
+                               std::to_string(col) + ": " + rapidjson::GetParseError_En(doc.GetParseError())});
+    return result;
+  }
+  validate_and_expand(doc, doc.GetAllocator(), schemas.main, schemas.main, env, "$", errors);
+  if (!doc.IsObject()) return result;
+
+  GatewayConfig cfg;
+  if (doc.HasMember("sources") && doc["sources"].IsArray())
+    load_adapters(doc["sources"], "source", "$.sources", schemas.sources, schemas.main, env,
+                  cfg.sources, errors);
+  if (doc.HasMember("sinks") && doc["sinks"].IsArray())
+    load_adapters(doc["sinks"], "sink", "$.sinks", schemas.sinks, schemas.main, env, cfg.sinks, errors);
+  if (!errors.empty()) return result;
+
+  cfg.data_dir = get_string(doc, "data_dir", "");
+  cfg.mappings_dir = get_string(doc, "mappings_dir", "");
+  if (auto it = doc.FindMember("log"); it != doc.MemberEnd()) {
+    cfg.log_level = get_string(it->value, "level", "info");
+    cfg.log_format = get_string(it->value, "format", "json");
+  }
+  const auto& http = doc["http"];
+  cfg.http.listen = get_string(http, "listen", "127.0.0.1");
+  cfg.http.port = static_cast<uint16_t>(get_int(http, "port", 8080));
+  cfg.http.tls = get_tls(http, "tls");
+  cfg.http.max_body_bytes = static_cast<std::size_t>(get_int(http, "max_body_bytes", 16 << 20));
+  std::set<std::string> token_names, token_hashes;
+  const auto& tokens = http["tokens"];
+  for (rapidjson::SizeType i = 0; i < tokens.Size(); ++i) {
+    std::string p = index_path("$.http.tokens", i);
+    TokenConfig t;
+    t.name = get_string(tokens[i], "name", "");
+    t.role = get_string(tokens[i], "role", "");
+    bool has_secret = tokens[i].HasMember("token");
+    bool has_hash = tokens[i].HasMember("token_sha256");
+    if (has_secret == has_hash) {
+      errors.push_back({p, "give exactly one of \"token\" or \"token_sha256\""});
+      continue;
+    }
+    t.sha256_hex = has_secret ? sha256_hex(get_string(tokens[i], "token", "")) : get_string(tokens[i], "token_sha256", "");
+    if (!token_names.insert(t.name).second) errors.push_back({child_path(p, "name"), "duplicate token name"});
+    if (!token_hashes.insert(t.sha256_hex).second)
+      errors.push_back({p, "the same secret is configured twice (each token needs its own secret)"});
+    cfg.http.tokens.push_back(std::move(t));
+  }
+  if (auto it = doc.FindMember("inbox"); it != doc.MemberEnd()) {
+    cfg.inbox_max_batch = static_cast<std::size_t>(get_int(it->value, "max_batch", 1024));
+    cfg.inbox_max_delay_us = get_int(it->value, "max_delay_us", 1000);
+  }
+  if (auto it = doc.FindMember("pipeline"); it != doc.MemberEnd()) {
+    cfg.pipeline_batch_size = static_cast<std::size_t>(get_int(it->value, "batch_size", 256));
+    cfg.pipeline_retry_delay_ms = get_int(it->value, "retry_delay_ms", 1000);
+  }
+  cfg.shutdown_timeout_s = static_cast<int>(get_int(doc, "shutdown_timeout_s", 8));
+
+  // Two listeners on one port cannot both bind (port 0 means "any free port").
+  std::set<uint16_t> ports;
+  if (cfg.http.port != 0) ports.insert(cfg.http.port);
+  for (const auto& s : cfg.sources) {
+    auto port = get_int(*s.options, "port", 0);
+    if (port != 0 && !ports.insert(static_cast<uint16_t>(port)).second)
+      errors.push_back({child_path(s.path, "port"), "port " + std::to_string(port) + " is already used by another listener"});
+  }
+  if (errors.empty()) result.config = std::move(cfg);
+  return result;
+}
+
+LoadResult load_config_file(const std::string& path, const EnvLookup& env, const SchemaSet& schemas) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult r;
+    r.errors.push_back({"$", "cannot read config file " + path});
+    return r;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return load_config_text(ss.str(), env, schemas);
+}
+
+}  // namespace phrgate::config

@@ -1,0 +1,206 @@
+// Implementation of the daemon lifecycle (see daemon.h).
+#include "gateway/daemon/daemon.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "gateway/admin/fhir_read_api.h"
+#include "gateway/admin/http_server.h"
+#include "gateway/core/log.h"
+#include "gateway/core/metrics.h"
+#include "gateway/daemon/admin_routes.h"
+#include "gateway/mapping/code_map.h"
+#include "gateway/pipeline/pipeline.h"
+#include "gateway/pipeline/registry.h"
+#include "gateway/queue/inbox.h"
+#include "gateway/store/phr_store.h"
+
+#ifndef PHRGATE_VERSION
+#define PHRGATE_VERSION "0.0.0"
+#endif
+#ifndef PHRGATE_DEFAULT_MAPPINGS_DIR
+#define PHRGATE_DEFAULT_MAPPINGS_DIR "/usr/share/phrgate/mappings"
+#endif
+
+namespace phrgate::daemon {
+namespace {
+
+http::Role parse_role(const std::string& r) {
+  if (r == "admin") return http::Role::Admin;
+  if (r == "operator") return http::Role::Operator;
+  return http::Role::Reader;
+}
+
+std::shared_ptr<const mapping::CodeMaps> load_mappings(const std::string& dir) {
+  std::vector<std::string> errors;
+  auto maps = mapping::CodeMaps::load_dir(dir, &errors);
+  if (!maps) {
+    for (const auto& e : errors) log::error("mappings.invalid", {{"error", e}});
+    throw std::runtime_error("mapping tables in " + dir + " are invalid (see the errors above)");
+  }
+  return std::make_shared<const mapping::CodeMaps>(std::move(*maps));
+}
+
+}  // namespace
+
+int run_daemon(const config::GatewayConfig& cfg) {
+  auto started = std::chrono::steady_clock::now();
+  log::Level level;
+  if (log::parse_level(cfg.log_level, level)) log::set_level(level);
+  log::set_json(cfg.log_format != "text");
+
+  // Signals are blocked in every thread until the io_context's signal_set owns them.
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir, ec);
+  if (ec) {
+    log::error("daemon.data_dir", {{"path", cfg.data_dir}, {"error", ec.message()}});
+    return 1;
+  }
+
+  std::string mappings_dir = cfg.mappings_dir.empty() ? PHRGATE_DEFAULT_MAPPINGS_DIR : cfg.mappings_dir;
+  std::shared_ptr<const mapping::CodeMaps> code_maps;
+  std::unique_ptr<queue::Inbox> inbox;
+  std::unique_ptr<store::PhrStore> store;
+  try {
+    code_maps = load_mappings(mappings_dir);
+    queue::SqliteInboxOptions io;
+    io.path = cfg.data_dir + "/inbox.db";
+    io.max_batch = cfg.inbox_max_batch;
+    io.max_delay = std::chrono::microseconds(cfg.inbox_max_delay_us);
+    inbox = queue::open_sqlite_inbox(io);
+    store = store::open_sqlite_store(cfg.data_dir + "/phr.db");
+  } catch (const std::exception& e) {
+    log::error("daemon.start_failed", {{"error", e.what()}});
+    return 1;
+  }
+  log::info("mappings.loaded", {{"dir", mappings_dir}, {"version", code_maps->version()},
+                                {"rows", std::to_string(code_maps->size())}});
+
+  metrics::Registry metrics;
+  pipeline::Registry registry;
+  pipeline::register_builtin_adapters(registry);
+  boost::asio::io_context io;
+
+  std::vector<std::unique_ptr<pipeline::Sink>> sinks;
+  std::vector<std::unique_ptr<pipeline::Source>> sources;
+  std::unique_ptr<pipeline::Pipeline> pipe;
+  std::atomic<bool> shutting_down{false};
+  pipeline::Pipeline* pipe_ptr = nullptr;
+  pipeline::SourceDeps source_deps{io, *inbox, metrics, [&pipe_ptr] {
+                                     if (pipe_ptr) pipe_ptr->notify();
+                                   }};
+  pipeline::SinkDeps sink_deps{*store, metrics};
+
+  std::unique_ptr<http::HttpServer> http_server;
+  std::unique_ptr<admin::FhirReadApi> fhir_api;
+  AdminContext admin_ctx{*inbox, *store, metrics, sources, sinks, shutting_down};
+  try {
+    for (const auto& s : cfg.sinks) sinks.push_back(registry.sink(s.type)->create(s, sink_deps));
+    std::map<std::string, pipeline::ConvertSettings> settings;
+    for (const auto& s : cfg.sources) {
+      sources.push_back(registry.source(s.type)->create(s, source_deps));
+      settings[s.name] = sources.back()->convert_settings();
+    }
+    std::vector<pipeline::Sink*> sink_ptrs;
+    for (auto& s : sinks) sink_ptrs.push_back(s.get());
+    pipeline::PipelineOptions po;
+    po.batch_size = cfg.pipeline_batch_size;
+    po.retry_delay = std::chrono::milliseconds(cfg.pipeline_retry_delay_ms);
+    pipe = std::make_unique<pipeline::Pipeline>(*inbox, registry, sink_ptrs, settings, code_maps, metrics, po);
+    pipe_ptr = pipe.get();
+
+    metrics.gauge("phrgate_inbox_depth", "Messages committed but not yet converted and delivered", "",
+                  [&inbox] { return static_cast<double>(inbox->stats().pending); });
+    metrics.gauge("phrgate_inbox_oldest_pending_age_seconds", "Age of the oldest pending message", "",
+                  [&inbox] { return inbox->stats().oldest_pending_age_s; });
+    metrics.gauge("phrgate_inbox_failed", "Messages whose conversion or delivery failed (kept for replay)", "",
+                  [&inbox] { return static_cast<double>(inbox->stats().failed); });
+    metrics.gauge("phrgate_inbox_rejected", "Messages answered AE/AR (kept for an operator)", "",
+                  [&inbox] { return static_cast<double>(inbox->stats().rejected); });
+
+    http::HttpServerOptions ho;
+    ho.bind_address = cfg.http.listen;
+    ho.port = cfg.http.port;
+    ho.max_body_bytes = cfg.http.max_body_bytes;
+    if (cfg.http.tls) ho.tls = http::TlsFiles{cfg.http.tls->cert_file, cfg.http.tls->key_file};
+    for (const auto& t : cfg.http.tokens) ho.tokens.push_back({t.name, t.sha256_hex, parse_role(t.role)});
+    http_server = std::make_unique<http::HttpServer>(io, ho);
+    admin::FhirReadApiOptions fo;
+    fo.software_version = PHRGATE_VERSION;
+    fhir_api = std::make_unique<admin::FhirReadApi>(*store, fo);
+    add_admin_routes(*http_server, admin_ctx, *fhir_api);
+
+    pipe->start();
+    http_server->start();
+    log::info("http.listening", {{"port", std::to_string(http_server->port())},
+                                 {"tls", cfg.http.tls ? "on" : "off"}});
+    for (auto& s : sources) s->start();
+  } catch (const std::exception& e) {
+    log::error("daemon.start_failed", {{"error", e.what()}});
+    if (pipe) pipe->stop();
+    return 1;
+  }
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::thread shutdown_thread;
+  std::function<void()> wait_signal;
+  wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& err, int sig) {
+      if (err) return;
+      if (sig == SIGHUP) {
+        try {
+          auto maps = load_mappings(mappings_dir);
+          log::info("mappings.reloaded", {{"version", maps->version()}, {"rows", std::to_string(maps->size())}});
+          pipe->set_code_maps(std::move(maps));
+        } catch (const std::exception& e) {
+          log::error("mappings.reload_refused", {{"error", e.what()}, {"action", "the running tables stay in force"}});
+        }
+        wait_signal();
+        return;
+      }
+      if (shutting_down.exchange(true)) return;
+      log::info("daemon.stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      // Draining waits for in-flight work; do it off the I/O threads so they keep serving.
+      shutdown_thread = std::thread([&] {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cfg.shutdown_timeout_s);
+        for (auto& s : sources) s->stop_accepting();
+        for (auto& s : sources) s->drain(deadline);
+        inbox->flush();
+        pipe->stop();
+        http_server->stop();
+        signals.cancel();
+        io.stop();
+      });
+    });
+  };
+  wait_signal();
+
+  auto ready_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  std::string ports;
+  for (const auto& s : sources) {
+    auto st = s->status();
+    if (!ports.empty()) ports += ",";
+    ports += st.name + ":" + st.listening;
+  }
+  log::info("daemon.ready", {{"version", PHRGATE_VERSION}, {"http_port", std::to_string(http_server->port())},
+                             {"sources", ports}, {"startup_ms", std::to_string(ready_ms)}});
+
+  std::thread second_io([&io] { io.run(); });
+  io.run();
+  second_io.join();
+  if (shutdown_thread.joinable()) shutdown_thread.join();
+  pipe.reset();
+  sources.clear();
+  http_server.reset();
+  log::info("daemon.stopped", {});
+  return 0;
+}
+
+}  // namespace phrgate::daemon

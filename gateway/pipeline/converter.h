@@ -1,0 +1,41 @@
+// Converter: turns one stored inbox row (raw HL7 v2, C-CDA, FHIR...) into FHIR R4 resources
+// for one person. Registered per content type ("application/hl7-v2") in the registry; the
+// pipeline picks the converter by the row's content type, so a message converts the same way
+// whichever source received it, and `phrgate convert` uses the same converters offline.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/pipeline/source.h"
+#include "gateway/store/phr_store.h"
+
+namespace phrgate::mapping {
+class CodeMaps;
+}
+
+namespace phrgate::pipeline {
+
+struct ConvertInput {
+  std::string_view payload;
+  std::string_view source;
+  ConvertSettings settings;
+  const mapping::CodeMaps* code_maps = nullptr;
+  bool uuid_references = false;  // true for standalone transaction Bundles (convert CLI)
+};
+
+// One source document may hold several messages (an HL7 batch file): one result each.
+struct ConvertedMessage {
+  bool ok = false;
+  std::string error;           // operator-readable, no PHI
+  std::string control_id;      // message control id or document id, for logs
+  std::string person_id;
+  std::vector<store::FhirResource> resources;
+};
+
+using ConvertFn = std::function<std::vector<ConvertedMessage>(const ConvertInput&)>;
+
+}  // namespace phrgate::pipeline

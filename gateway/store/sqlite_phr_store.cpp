@@ -1,0 +1,272 @@
+// SqlitePhrStore: the PhrStore on one SQLite file (WAL), shared by the pipeline worker (writer)
+// and the HTTP threads (readers). Each call borrows a connection of its own from a pool, so
+// readers work on a WAL snapshot and never wait for the writer. write() is one BEGIN IMMEDIATE
+// transaction; a crash before COMMIT leaves nothing of it, so a replay simply writes again.
+// It must never splice values into SQL or log resource content, ids or identifiers.
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "gateway/core/resource_id.h"
+#include "gateway/core/sqlite_db.h"
+#include "gateway/store/phr_store.h"
+#include "gateway/store/sqlite_store_connection.h"
+#include "gateway/store/stored_json.h"
+
+namespace phrgate::store {
+namespace {
+
+using detail::ConnectionPool;
+using detail::StoreConnection;
+
+constexpr std::size_t kMaxIdleConnections = 8;
+
+bool is_fhir_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_resource_type(std::string_view type) {
+  if (type.empty() || type.size() > 64) return false;
+  for (char c : type)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return false;
+  return true;
+}
+
+// Converters are trusted, but a malformed resource would poison the read API: refuse the
+// whole write (the transaction rolls back). Messages name the type only, never ids or content.
+void check_writable(const FhirResource& r) {
+  if (!is_resource_type(r.type)) throw std::invalid_argument("PhrStore::write: bad resource type");
+  if (!is_fhir_id(r.id))
+    throw std::invalid_argument("PhrStore::write: " + r.type + " has an invalid id");
+  if (!is_fhir_id(r.person_id))
+    throw std::invalid_argument("PhrStore::write: " + r.type + " has an invalid person id");
+  if (r.json.size() < 2 || r.json.front() != '{' || r.json.back() != '}')
+    throw std::invalid_argument("PhrStore::write: " + r.type + " json is not an object");
+}
+
+// Reads the current row of `stmt` (columns in detail::kCol* order) into a served resource.
+StoredResource row_to_resource(const sqlite::Stmt& stmt) {
+  StoredResource out;
+  out.type = stmt.column_text(detail::kColType);
+  out.id = stmt.column_text(detail::kColId);
+  out.person_id = stmt.column_text(detail::kColPerson);
+  out.version = stmt.column_int(detail::kColVersion);
+  out.last_updated = stmt.column_text(detail::kColLastUpdated);
+  out.json = splice_meta(stmt.column_text(detail::kColJson), out.version, out.last_updated);
+  return out;
+}
+
+void collect_rows(sqlite::Stmt& stmt, std::vector<StoredResource>& out) {
+  while (stmt.step()) out.push_back(row_to_resource(stmt));
+  stmt.reset();
+}
+
+int64_t single_count(sqlite::Stmt& stmt) {
+  const int64_t n = stmt.step() ? stmt.column_int(0) : 0;
+  stmt.reset();
+  return n;
+}
+
+// A read transaction so that a page and its total come from the same snapshot.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(sqlite::Db& db) : db_(db) { db_.exec("BEGIN DEFERRED"); }
+  ~ReadSnapshot() {
+    try {
+      db_.exec("COMMIT");
+    } catch (...) {
+      // The pool rolls back a connection returned with an open transaction.
+    }
+  }
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  sqlite::Db& db_;
+};
+
+class SqlitePhrStore final : public PhrStore {
+ public:
+  explicit SqlitePhrStore(const std::string& path)
+      : pool_((create_or_check_schema(path), path), kMaxIdleConnections) {}
+
+  WriteStats write(const std::vector<FhirResource>& resources) override {
+    std::vector<const FhirResource*> all;
+    all.reserve(resources.size());
+    for (const auto& r : resources) all.push_back(&r);
+    return write_all(all);
+  }
+
+  WriteStats write_all(const std::vector<const FhirResource*>& resources) override {
+    for (const auto* r : resources) check_writable(*r);
+    WriteStats stats;
+    if (resources.empty()) return stats;
+
+    std::lock_guard writer(write_mutex_);  // in-process writers queue here, not in busy waits
+    auto conn = pool_.acquire();
+    sqlite::Transaction txn(conn->db);
+    const std::string now = fhir_instant_now();
+    for (const auto* rp : resources) {
+      const FhirResource& r = *rp;
+      const std::string hash = sha256_hex(r.json);
+      auto& select = conn->select_hash;
+      select.bind(1, r.type).bind(2, r.id);
+      const bool exists = select.step();
+      const bool same = exists && select.column_text(0) == hash && select.column_text(1) == r.person_id;
+      select.reset();
+
+      if (same || (exists && r.only_if_absent)) {  // identical, or a conditional create of an existing one
+        ++stats.unchanged;
+        continue;
+      }
+      if (exists) {
+        conn->copy_to_history.bind(1, r.type).bind(2, r.id).run();
+        conn->update_resource.bind(1, r.type).bind(2, r.id).bind(3, r.person_id).bind(4, now);
+        conn->update_resource.bind(5, hash).bind(6, r.json).run();
+        ++stats.updated;
+      } else {
+        conn->insert_resource.bind(1, r.type).bind(2, r.id).bind(3, r.person_id).bind(4, now);
+        conn->insert_resource.bind(5, hash).bind(6, r.json).run();
+        ++stats.created;
+      }
+      conn->delete_identifiers.bind(1, r.type).bind(2, r.id).run();
+      for (const auto& [system, value] : r.identifiers) {
+        if (value.empty()) continue;  // nothing to search for
+        conn->insert_identifier.bind(1, value).bind(2, system).bind(3, r.type).bind(4, r.id).run();
+      }
+    }
+    txn.commit();
+    return stats;
+  }
+
+  std::optional<StoredResource> read(std::string_view type, std::string_view id) override {
+    auto conn = pool_.acquire();
+    auto& stmt = conn->read_resource;
+    stmt.bind(1, type).bind(2, id);
+    std::optional<StoredResource> out;
+    if (stmt.step()) out = row_to_resource(stmt);
+    stmt.reset();
+    return out;
+  }
+
+  SearchPage find_patients_by_identifier(std::string_view system, std::string_view value,
+                                         int64_t offset, int64_t count) override {
+    if (!system.empty()) return find_patients_by_exact_identifier(system, value, offset, count);
+    auto conn = pool_.acquire();
+    ReadSnapshot snapshot(conn->db);
+    SearchPage page;
+    page.total = single_count(conn->count_ident_any.bind(1, value));
+    if (count > 0 && page.total > 0) {
+      conn->page_ident_any.bind(1, value).bind(2, count).bind(3, clamp_offset(offset));
+      collect_rows(conn->page_ident_any, page.resources);
+    }
+    return page;
+  }
+
+  SearchPage find_patients_by_exact_identifier(std::string_view system, std::string_view value,
+                                               int64_t offset, int64_t count) override {
+    auto conn = pool_.acquire();
+    ReadSnapshot snapshot(conn->db);
+    SearchPage page;
+    page.total = single_count(conn->count_ident_exact.bind(1, value).bind(2, system));
+    if (count > 0 && page.total > 0) {
+      conn->page_ident_exact.bind(1, value).bind(2, system).bind(3, count);
+      conn->page_ident_exact.bind(4, clamp_offset(offset));
+      collect_rows(conn->page_ident_exact, page.resources);
+    }
+    return page;
+  }
+
+  SearchPage find_by_person(std::string_view person_id, std::string_view type, int64_t offset,
+                            int64_t count) override {
+    auto conn = pool_.acquire();
+    ReadSnapshot snapshot(conn->db);
+    SearchPage page;
+    if (type.empty()) {
+      page.total = single_count(conn->count_person.bind(1, person_id));
+      if (count > 0 && page.total > 0) {
+        conn->page_person.bind(1, person_id).bind(2, count).bind(3, clamp_offset(offset));
+        collect_rows(conn->page_person, page.resources);
+      }
+      return page;
+    }
+    page.total = single_count(conn->count_person_type.bind(1, person_id).bind(2, type));
+    if (count > 0 && page.total > 0) {
+      conn->page_person_type.bind(1, person_id).bind(2, type).bind(3, count);
+      conn->page_person_type.bind(4, clamp_offset(offset));
+      collect_rows(conn->page_person_type, page.resources);
+    }
+    return page;
+  }
+
+  // The sequence is [the person's own Patient] + [everything else ordered by type, id]; both
+  // parts come from the (person_id, type, id) index, so no sort of whole rows is needed.
+  SearchPage everything(std::string_view person_id, int64_t offset, int64_t count) override {
+    auto conn = pool_.acquire();
+    ReadSnapshot snapshot(conn->db);
+    SearchPage page;
+    page.total = single_count(conn->count_person.bind(1, person_id));
+    if (count <= 0 || page.total == 0) return page;
+
+    offset = clamp_offset(offset);
+    auto& patient = conn->person_patient;
+    patient.bind(1, person_id);
+    const bool has_patient = patient.step();
+    if (has_patient && offset == 0) {
+      page.resources.push_back(row_to_resource(patient));
+      --count;
+    }
+    patient.reset();
+    const int64_t others_offset = has_patient ? (offset > 0 ? offset - 1 : 0) : offset;
+    if (count > 0) {
+      conn->page_person_others.bind(1, person_id).bind(2, count).bind(3, others_offset);
+      collect_rows(conn->page_person_others, page.resources);
+    }
+    return page;
+  }
+
+  int64_t count_resources() override {
+    auto conn = pool_.acquire();
+    return single_count(conn->count_all);
+  }
+
+  std::vector<StoredResource> history(std::string_view type, std::string_view id) override {
+    auto conn = pool_.acquire();
+    ReadSnapshot snapshot(conn->db);
+    std::vector<StoredResource> out;
+    auto& current = conn->read_resource;
+    current.bind(1, type).bind(2, id);
+    if (current.step()) out.push_back(row_to_resource(current));
+    current.reset();
+    if (out.empty()) return out;  // history rows only exist for live resources
+    conn->history_rows.bind(1, type).bind(2, id);
+    collect_rows(conn->history_rows, out);
+    return out;
+  }
+
+ private:
+  // Pooled connections prepare their statements when opened, so the tables must exist first.
+  static void create_or_check_schema(const std::string& path) {
+    sqlite::Db db(path);
+    detail::ensure_schema(db);
+  }
+  static int64_t clamp_offset(int64_t offset) { return offset < 0 ? 0 : offset; }
+
+  ConnectionPool pool_;
+  std::mutex write_mutex_;
+};
+
+}  // namespace
+
+std::unique_ptr<PhrStore> open_sqlite_store(const std::string& path) {
+  return std::make_unique<SqlitePhrStore>(path);
+}
+
+}  // namespace phrgate::store

@@ -1,0 +1,90 @@
+// Test helpers shared by the HL7 v2 converter tests (unit and corpus): parse a resource's
+// JSON and check the structural FHIR rules the converter promises: valid JSON, no empty
+// strings/arrays/objects, resourceType and id matching the FhirResource, and every
+// reference resolving to a resource of the same conversion. Header-only; tests only.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/hl7v2/hl7v2_to_fhir.h"
+
+namespace phrgate::test {
+
+// Returns "" when `v` has no empty string/array/object anywhere, else the JSON path of one.
+inline std::string find_empty(const rapidjson::Value& v, const std::string& path) {
+  if (v.IsString() && v.GetStringLength() == 0) return path;
+  if (v.IsArray()) {
+    if (v.Empty()) return path;
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      std::string p = find_empty(v[i], path + "[" + std::to_string(i) + "]");
+      if (!p.empty()) return p;
+    }
+  }
+  if (v.IsObject()) {
+    if (v.MemberCount() == 0) return path;
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+      std::string p = find_empty(it->value, path + "." + it->name.GetString());
+      if (!p.empty()) return p;
+    }
+  }
+  return {};
+}
+
+inline void collect_references(const rapidjson::Value& v, std::vector<std::string>& out) {
+  if (v.IsObject()) {
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+      if (std::string_view(it->name.GetString()) == "reference" && it->value.IsString())
+        out.emplace_back(it->value.GetString());
+      else
+        collect_references(it->value, out);
+    }
+  } else if (v.IsArray()) {
+    for (const auto& e : v.GetArray()) collect_references(e, out);
+  }
+}
+
+// Checks one conversion result; returns a description of the first problem, or "".
+inline std::string check_result(const hl7v2::ConvertResult& r, bool uuid_references = false) {
+  if (!r.ok) return "conversion failed: " + r.error;
+  std::set<std::string> refs_known;
+  for (const auto& res : r.resources)
+    if (!refs_known.insert(uuid_references ? "urn:uuid:" + res.id : res.type + "/" + res.id).second)
+      return res.type + ": the same id twice in one conversion";
+  bool have_patient = false;
+  std::string patient_ref;
+  for (const auto& res : r.resources) {
+    rapidjson::Document doc;
+    doc.Parse(res.json.data(), res.json.size());
+    if (doc.HasParseError() || !doc.IsObject()) return res.type + ": invalid JSON";
+    if (!doc.HasMember("resourceType") || res.type != doc["resourceType"].GetString())
+      return res.type + ": resourceType mismatch";
+    if (!doc.HasMember("id") || res.id != doc["id"].GetString()) return res.type + ": id mismatch";
+    if (doc.HasMember("meta")) return res.type + ": meta must not be set by the converter";
+    if (std::string p = find_empty(doc, res.type); !p.empty()) return "empty value at " + p;
+    if (res.person_id != r.person_id) return res.type + ": person_id differs";
+    std::vector<std::string> refs;
+    collect_references(doc, refs);
+    for (const auto& ref : refs)
+      if (!refs_known.count(ref)) return res.type + ": dangling reference " + ref;
+    if (res.type == "Patient") {
+      have_patient = true;
+      patient_ref = uuid_references ? "urn:uuid:" + res.id : "Patient/" + res.id;
+      if (res.id != r.person_id) return "Patient id differs from person_id";
+    } else if (res.type != "Provenance") {
+      if (!doc.HasMember("subject") || patient_ref != doc["subject"]["reference"].GetString())
+        return res.type + ": subject does not reference the Patient";
+    } else {
+      if (refs.size() + 1 != r.resources.size()) return "Provenance does not target every resource";
+    }
+  }
+  if (!have_patient) return "no Patient";
+  if (r.resources.back().type != "Provenance") return "Provenance is not last";
+  return {};
+}
+
+}  // namespace phrgate::test

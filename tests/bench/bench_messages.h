@@ -1,0 +1,47 @@
+// Synthetic but realistic HL7 v2 messages for the benchmarks (ADT^A01, ORU^R01 with N OBX).
+// Written for phrgate; no patient is real.
+#pragma once
+
+#include <string>
+
+namespace phrgate::bench {
+
+inline std::string adt_a01(int n) {
+  std::string id = std::to_string(n);
+  return "MSH|^~\\&|BENCH_EMR|BENCH_HOSP|PHRGATE|PHR|20261124081502-0500||ADT^A01^ADT_A01|ADT-" + id +
+         "|P|2.5.1\r"
+         "EVN|A01|20261124081500-0500\r"
+         "PID|1||MRN" + id + "^^^BENCH_HOSP^MR~999-88-" + std::to_string(1000 + n % 9000) +
+         "^^^USSSA^SS||Lindgren^Sofia^M^^Mrs.^^L||19790412|F|||12 Harbor Lane^Unit 3^Portland^ME^04101^USA^H||"
+         "^PRN^PH^^1^207^5550182~^NET^Internet^s.lindgren@example.org|^WPN^PH^^1^207^5550100|en^English^ISO639|"
+         "M^Married^HL70002\r"
+         "PV1|1|I|3EAST^301^A^BENCH_HOSP||||4411^Moreau^Claire^^^Dr.^MD|||MED||||7|||4411^Moreau^Claire^^^Dr.^MD|"
+         "IP|V" + id + "^^^BENCH_HOSP^VN|||||||||||||||||||||||||20261124081500-0500\r";
+}
+
+inline std::string oru_r01(int n, int obx_count) {
+  static const char* codes[][3] = {
+      {"6690-2", "Leukocytes [#/volume] in Blood by Automated count", "10*3/uL"},
+      {"718-7", "Hemoglobin [Mass/volume] in Blood", "g/dL"},
+      {"777-3", "Platelets [#/volume] in Blood by Automated count", "10*3/uL"},
+      {"2345-7", "Glucose [Mass/volume] in Serum or Plasma", "mg/dL"},
+      {"2951-2", "Sodium [Moles/volume] in Serum or Plasma", "mmol/L"},
+  };
+  std::string id = std::to_string(n);
+  std::string m = "MSH|^~\\&|BENCH_LIS|BENCH_HOSP|PHRGATE|PHR|20261124113010-0500||ORU^R01^ORU_R01|ORU-" + id +
+                  "|P|2.5.1\r"
+                  "PID|1||MRN" + id + "^^^BENCH_HOSP^MR||Lindgren^Sofia^M||19790412|F\r"
+                  "PV1|1|I|3EAST^301^A^BENCH_HOSP||||||||||||||||V" + id + "^^^BENCH_HOSP^VN\r"
+                  "ORC|RE|ORD" + id + "|LAB" + id + "\r"
+                  "OBR|1|ORD" + id + "|LAB" + id + "|58410-2^CBC panel - Blood by Automated count^LN|||"
+                  "20261124094500-0500|||||||||4411^Moreau^Claire||||||20261124112900-0500|||F\r";
+  for (int i = 0; i < obx_count; ++i) {
+    const auto* c = codes[i % 5];
+    m += "OBX|" + std::to_string(i + 1) + "|NM|" + c[0] + "^" + c[1] + "^LN|" + std::to_string(i / 5 + 1) + "|" +
+         std::to_string(5 + i % 7) + "." + std::to_string(i % 10) + "|" + c[2] + "^" + c[2] + "^UCUM|3.5-10.5|" +
+         (i % 3 == 0 ? "H" : "N") + "|||F|||20261124094500-0500\r";
+  }
+  return m;
+}
+
+}  // namespace phrgate::bench
