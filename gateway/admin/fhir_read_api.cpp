@@ -4,6 +4,8 @@
 // requested id; store failures are logged without PHI and answered 500.
 #include "gateway/admin/fhir_read_api.h"
 
+#include "gateway/core/resource_id.h"
+
 #include <algorithm>
 #include <charconv>
 #include <exception>
@@ -171,15 +173,7 @@ bool FhirReadApi::is_supported_type(std::string_view type) {
   return type == "Patient" || detail::is_person_owned_type(type);
 }
 
-bool FhirReadApi::is_valid_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool FhirReadApi::is_valid_id(std::string_view id) { return is_fhir_id(id); }
 
 FhirReadApi::FhirReadApi(store::PhrStore& store, FhirReadApiOptions options)
     : store_(store), options_(std::move(options)) {

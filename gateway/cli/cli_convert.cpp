@@ -3,10 +3,9 @@
 // A file that cannot be read or converted gets one line on stderr and makes the exit
 // status 1, while the other files are still converted.
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "gateway/cli/commands.h"
+#include "gateway/cli/read_file.h"
 #include "gateway/mapping/code_map.h"
 #include "gateway/pipeline/bundle.h"
 #include "gateway/pipeline/registry.h"
@@ -48,15 +47,12 @@ int cmd_convert(const std::vector<std::string>& args) {
   int status = 0;
   std::string out;
   for (const auto& path : files) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    std::string text;
+    if (!read_whole_file(path, text)) {
       std::fprintf(stderr, "%s: cannot read file\n", path.c_str());
       status = 1;
       continue;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string text = ss.str();
     const auto* conv = registry.sniff(std::string_view(text).substr(0, 512));
     if (!conv) {
       std::fprintf(stderr, "%s: not a format phrgate converts (expected HL7 v2 starting with MSH, FHS or BHS)\n", path.c_str());

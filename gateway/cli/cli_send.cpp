@@ -2,12 +2,11 @@
 // message of the given files and prints the MSA segment of each acknowledgement.
 // Exit status 1 when any message was not answered AA (or CA).
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "adapters/common/mllp/mllp_client.h"
 #include "adapters/hl7v2/register_hl7v2.h"
 #include "gateway/cli/commands.h"
+#include "gateway/cli/read_file.h"
 
 namespace phrgate::cli {
 
@@ -34,15 +33,12 @@ int cmd_send(const std::vector<std::string>& args) {
     mllp::MllpClient client(opts);
     client.connect(host, static_cast<uint16_t>(port));
     for (const auto& path : files) {
-      std::ifstream in(path, std::ios::binary);
-      if (!in) {
+      std::string text;
+      if (!read_whole_file(path, text)) {
         std::fprintf(stderr, "%s: cannot read file\n", path.c_str());
         status = 1;
         continue;
       }
-      std::stringstream ss;
-      ss << in.rdbuf();
-      std::string text = ss.str();
       for (std::string_view msg : hl7v2::split_messages(text)) {
         std::string payload(msg);
         for (auto& c : payload)

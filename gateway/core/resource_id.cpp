@@ -55,6 +55,16 @@ std::string sha256_hex(std::string_view data) {
   }
   return out;
 }
+bool is_fhir_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::string derive_resource_id(std::string_view type, std::initializer_list<std::string_view> parts) {
   std::string out;
   out.reserve(36);

@@ -16,6 +16,8 @@ std::string derive_resource_id(std::string_view type, std::initializer_list<std:
 // Appends the 36-character id to `out` (no allocation when `out` has capacity).
 void append_resource_id(std::string& out, std::string_view type,
                         std::initializer_list<std::string_view> parts);
+// FHIR id syntax: [A-Za-z0-9\-\.]{1,64}.
+bool is_fhir_id(std::string_view id);
 // SHA-256 of `data` as 64 lowercase hex characters (tokens are compared by hash).
 std::string sha256_hex(std::string_view data);
 

@@ -22,16 +22,6 @@ using detail::StoreConnection;
 
 constexpr std::size_t kMaxIdleConnections = 8;
 
-bool is_fhir_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 bool is_resource_type(std::string_view type) {
   if (type.empty() || type.size() > 64) return false;
   for (char c : type)

@@ -13,7 +13,7 @@
 
 #include "gateway/admin/fhir_read_api.h"
 #include "gateway/store/phr_store.h"
-#include "tests/gateway/store/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 using phrgate::admin::FhirReadApi;
 using phrgate::admin::FhirReadApiOptions;

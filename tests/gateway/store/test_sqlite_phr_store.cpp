@@ -12,7 +12,7 @@
 #include "gateway/core/sqlite_db.h"
 #include "gateway/store/phr_store.h"
 #include "gateway/store/stored_json.h"
-#include "tests/gateway/store/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 using phrgate::store::FhirResource;
 using phrgate::store::StoredResource;
