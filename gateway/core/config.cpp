@@ -131,22 +131,30 @@ LoadResult load_config_text(std::string_view text, const EnvLookup& env, const S
                   cfg.sources, errors);
   if (doc.HasMember("sinks") && doc["sinks"].IsArray())
     load_adapters(doc["sinks"], "sink", "$.sinks", schemas.sinks, schemas.main, env, cfg.sinks, errors);
-  if (!errors.empty()) return result;
-
+  // Everything below reads the document defensively: it may have failed validation, and
+  // all errors are reported together.
   cfg.data_dir = get_string(doc, "data_dir", "");
   cfg.mappings_dir = get_string(doc, "mappings_dir", "");
-  if (auto it = doc.FindMember("log"); it != doc.MemberEnd()) {
+  if (auto it = doc.FindMember("log"); it != doc.MemberEnd() && it->value.IsObject()) {
     cfg.log_level = get_string(it->value, "level", "info");
     cfg.log_format = get_string(it->value, "format", "json");
   }
-  const auto& http = doc["http"];
+  static const rapidjson::Value kEmptyObject(rapidjson::kObjectType);
+  auto member_object = [&doc](const char* key) -> const rapidjson::Value& {
+    auto it = doc.FindMember(key);
+    return it != doc.MemberEnd() && it->value.IsObject() ? it->value : kEmptyObject;
+  };
+  const auto& http = member_object("http");
   cfg.http.listen = get_string(http, "listen", "127.0.0.1");
   cfg.http.port = static_cast<uint16_t>(get_int(http, "port", 8080));
   cfg.http.tls = get_tls(http, "tls");
   cfg.http.max_body_bytes = static_cast<std::size_t>(get_int(http, "max_body_bytes", 16 << 20));
   std::set<std::string> token_names, token_hashes;
-  const auto& tokens = http["tokens"];
+  static const rapidjson::Value kEmptyArray(rapidjson::kArrayType);
+  auto tokens_it = http.FindMember("tokens");
+  const auto& tokens = tokens_it != http.MemberEnd() && tokens_it->value.IsArray() ? tokens_it->value : kEmptyArray;
   for (rapidjson::SizeType i = 0; i < tokens.Size(); ++i) {
+    if (!tokens[i].IsObject()) continue;
     std::string p = index_path("$.http.tokens", i);
     TokenConfig t;
     t.name = get_string(tokens[i], "name", "");
@@ -163,11 +171,11 @@ LoadResult load_config_text(std::string_view text, const EnvLookup& env, const S
       errors.push_back({p, "the same secret is configured twice (each token needs its own secret)"});
     cfg.http.tokens.push_back(std::move(t));
   }
-  if (auto it = doc.FindMember("inbox"); it != doc.MemberEnd()) {
+  if (auto it = doc.FindMember("inbox"); it != doc.MemberEnd() && it->value.IsObject()) {
     cfg.inbox_max_batch = static_cast<std::size_t>(get_int(it->value, "max_batch", 1024));
     cfg.inbox_max_delay_us = get_int(it->value, "max_delay_us", 1000);
   }
-  if (auto it = doc.FindMember("pipeline"); it != doc.MemberEnd()) {
+  if (auto it = doc.FindMember("pipeline"); it != doc.MemberEnd() && it->value.IsObject()) {
     cfg.pipeline_batch_size = static_cast<std::size_t>(get_int(it->value, "batch_size", 256));
     cfg.pipeline_retry_delay_ms = get_int(it->value, "retry_delay_ms", 1000);
   }

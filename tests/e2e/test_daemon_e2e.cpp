@@ -149,6 +149,11 @@ TEST_CASE("daemon: HL7 v2 over MLLP to the PHR store and back through the FHIR A
   }
 
   client.close();
+  // Logs name control ids and sources, never the patient: no name, MRN or birth date.
+  const std::string log = daemon.log_text();
+  CHECK(log.find("Okafor") == std::string::npos);
+  CHECK(log.find("RG-100234") == std::string::npos);
+  CHECK(log.find("19840312") == std::string::npos);
   auto t0 = std::chrono::steady_clock::now();
   CHECK(daemon.stop() == 0);
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
