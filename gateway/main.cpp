@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "                               message, as newline-delimited JSON on stdout\n"
     "  send --port N [--host H] [--tls-ca FILE] FILE...\n"
     "                               send HL7 v2 messages over MLLP, print each ACK's MSA\n"
+    "  mappings check DIR           validate mapping tables offline, as the daemon loads them\n"
     "  version                      print the version\n";
 }
 
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   if (cmd == "check-config") return cmd_check_config(args);
   if (cmd == "convert") return cmd_convert(args);
   if (cmd == "send") return cmd_send(args);
+  if (cmd == "mappings") return cmd_mappings(args);
   if (cmd == "version" || cmd == "--version") return cmd_version();
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, stdout);

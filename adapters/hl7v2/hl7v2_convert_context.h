@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -105,10 +106,30 @@ struct ConvertContext {
   std::string patient_ref;    // "Patient/<id>" or "urn:uuid:<id>"
   std::string encounter_ref;  // empty when the message has no PV1
   std::vector<std::string> provenance_targets;  // references to every written resource
+  // (system, code) pairs already reported unmapped in this message (FNV-1a), so each counts
+  // once per message however often the message repeats it. Past 16, reports are not deduped.
+  std::array<uint64_t, 16> reported_unmapped{};
+  std::size_t reported_unmapped_count = 0;
 
   // Code table lookup with this source's scope; null when unmapped or without code maps.
   const mapping::MappedCode* map(std::string_view source_system, std::string_view code) const {
     return opt.code_maps ? opt.code_maps->lookup(source_system, code, opt.source_name) : nullptr;
+  }
+  // Tells ConvertOptions::unmapped (if any) that (system, code) has no mapping row; `system`
+  // is the table key a row would need. Only called on a miss, so mapped codes cost nothing.
+  // Once per message for each (system, code).
+  void report_unmapped(std::string_view system, std::string_view code, std::string_view display) {
+    if (!opt.unmapped) return;
+    uint64_t h = 14695981039346656037ULL;
+    for (std::string_view part : {system, std::string_view("\x1f", 1), code})
+      for (char ch : part) {
+        h ^= static_cast<unsigned char>(ch);
+        h *= 1099511628211ULL;
+      }
+    for (std::size_t i = 0; i < reported_unmapped_count; ++i)
+      if (reported_unmapped[i] == h) return;
+    if (reported_unmapped_count < reported_unmapped.size()) reported_unmapped[reported_unmapped_count++] = h;
+    opt.unmapped->unmapped(opt.source_name, system, code, display);
   }
   // The value unescaped and trimmed. Returns a view of `raw` when nothing needed decoding,
   // else a view into `buf` (valid until `buf` is next used).

@@ -13,6 +13,8 @@ namespace {
 constexpr std::string_view kContactPointSystem = "http://hl7.org/fhir/contact-point-system";
 constexpr std::string_view kContactPointUse = "http://hl7.org/fhir/contact-point-use";
 constexpr char kHex[] = "0123456789ABCDEF";
+// Code systems coding_system() could not name: the sender's local codes.
+constexpr std::string_view kLocalSystemPrefix = "urn:phrgate:codesystem:";
 
 // [0-2](\.(0|[1-9][0-9]*))+ : the FHIR urn:oid pattern.
 bool valid_oid(std::string_view s) {
@@ -116,11 +118,13 @@ void identifier_system(ConvertContext& c, std::string_view ns, std::string_view 
     return;
   }
   std::string_view key = !ns.empty() ? ns : uid;
-  if (key.empty()) key = c.sender;
+  const bool sent = !key.empty();
+  if (!sent) key = c.sender;
   if (const auto* m = c.map("assigning-authority", key); m && !m->system.empty()) {
     out.append(m->system);
     return;
   }
+  if (sent) c.report_unmapped("assigning-authority", key, {});
   out.append("urn:phrgate:assigner:");
   append_urn_part(out, key);
 }
@@ -161,6 +165,7 @@ void write_identifier(ConvertContext& c, const IdentifierValue& id, std::string_
       j.end_array();
     } else {
       j.string_if("text", c.text(type_code, c.text_buf));
+      c.report_unmapped("HL70203", type_code, {});
     }
     j.end_object();
   } else if (!default_type.empty()) {
@@ -196,7 +201,7 @@ void coding_system(ConvertContext& c, std::string_view name, std::string_view de
       return;
     }
   }
-  out.append("urn:phrgate:codesystem:");
+  out.append(kLocalSystemPrefix);
   append_urn_part(out, c.sender);
   out.push_back(':');
   if (name.empty())
@@ -245,6 +250,12 @@ void write_codeable_concept(ConvertContext& c, std::string_view cwe, std::string
   for (const auto& t : kTriplets)
     if (!trim(part(t[0])).empty()) have_triplet = true;
 
+  // Unmapped-code report (only with a listener): a concept-map code in its table without a
+  // row, or a local code without a translation while no coding is in a known system.
+  const bool concept_miss = !map_table.empty() && !mapped && !code1.empty() &&
+                            (system1_name.empty() || system1_name == default_table);
+  bool local_miss = c.opt.unmapped && translate_local && !translated && !mapped && !code1.empty();
+
   j.start_object();
   const bool any_coding = mapped || translated || have_triplet;
   if (any_coding) {
@@ -256,7 +267,18 @@ void write_codeable_concept(ConvertContext& c, std::string_view cwe, std::string
       const std::string_view code = c.text(part(t[0]), c.text_buf);
       if (code.empty()) continue;
       c.system_buf.clear();
-      coding_system(c, part(t[2]), default_table, c.system_buf);
+      if (&t == &kTriplets[0] && concept_miss && c.opt.code_maps) {
+        // Not in the HL7 table it names (or defaults to): the sender's own code, so it must
+        // not be labelled with HL7's code system (that would be invalid FHIR).
+        c.system_buf.append(kLocalSystemPrefix);
+        append_urn_part(c.system_buf, c.sender);
+        c.system_buf.push_back(':');
+        append_urn_part(c.system_buf, system1_name.empty() ? std::string_view("L") : system1_name);
+      } else {
+        coding_system(c, part(t[2]), default_table, c.system_buf);
+      }
+      if (local_miss && c.system_buf.compare(0, kLocalSystemPrefix.size(), kLocalSystemPrefix) != 0)
+        local_miss = false;  // a known code system is there (or the primary code is not local)
       if (mapped && mapped->system == c.system_buf && mapped->code == code) continue;
       j.start_object();
       j.key("system");
@@ -277,6 +299,15 @@ void write_codeable_concept(ConvertContext& c, std::string_view cwe, std::string
   }
   j.string_if("text", text);
   j.end_object();
+  if (c.opt.unmapped && (concept_miss || local_miss)) {
+    // Decoded again: the scratch buffers were reused while writing.
+    const std::string_view code = c.text(part(1), c.text_buf2);
+    const std::string_view display = c.text(part(2), c.text_buf);
+    if (concept_miss)
+      c.report_unmapped(map_table, code, display);
+    else
+      c.report_unmapped(system1_name.empty() ? std::string_view("L") : system1_name, code, display);
+  }
 }
 
 // ------------------------------------------------------------------------ names, addresses

@@ -29,6 +29,8 @@ void unit_fields(ConvertContext& c, std::string_view units) {
   } else if (const auto* m = c.map("unit", code); m && !m->code.empty()) {
     j.string_if("system", m->system);
     j.string_if("code", m->code);
+  } else {
+    c.report_unmapped("unit", code, text);  // kept as Quantity.unit text only
   }
 }
 

@@ -36,6 +36,7 @@
 
 #include "adapters/common/hl7v2/hl7v2_message.h"
 #include "gateway/mapping/code_map.h"
+#include "gateway/mapping/unmapped_codes.h"
 #include "gateway/store/phr_store.h"
 
 namespace phrgate::hl7v2 {
@@ -45,6 +46,18 @@ struct ConvertOptions {
   std::string_view default_zone = "Z";  // zone for timestamps sent without one ("+01:00")
   const mapping::CodeMaps* code_maps = nullptr;  // null: every coded value counts as unmapped
   bool uuid_references = false;  // "urn:uuid:<id>" instead of "Patient/<id>" (transactions)
+  // Told about each coded value the tables could not map (null: nobody listens, and the
+  // converter does no extra work). Reported, as (table source_system, code, display):
+  //  - OBX-3, OBR-4, coded OBX-5 whose CWE-1 is in a local system (a CWE-3 that is neither
+  //    HL7nnnn nor in HL70396, or empty -> "L"), with no translation row and no coding in a
+  //    known system among the other triplets;
+  //  - concept-map CWEs (OBX-8 via HL70078, PID-16 via HL70002) whose code has no row;
+  //  - OBX-6 units not sent as UCUM and not in the "unit" table (display = CWE-2);
+  //  - assigning authorities sent (CX-4 / EI-2..4) without an OID/UUID/URI and without an
+  //    "assigning-authority" row; identifier types (CX-5) not in HL70203.
+  // Each (system, code) is reported at most once per message. The value passes through
+  // unchanged either way (original coding / text kept).
+  mapping::UnmappedCodeSink* unmapped = nullptr;
 };
 
 struct ConvertResult {

@@ -2,6 +2,7 @@
 #include "adapters/hl7v2/register_hl7v2.h"
 
 #include "adapters/common/hl7v2/hl7v2_message.h"
+#include "adapters/hl7v2/hl7v2_folder_source.h"
 #include "adapters/hl7v2/hl7v2_mllp_source.h"
 #include "adapters/hl7v2/hl7v2_to_fhir.h"
 
@@ -68,6 +69,7 @@ std::vector<pipeline::ConvertedMessage> convert_hl7v2_payload(const pipeline::Co
     opt.source_name = in.source;
     opt.default_zone = in.settings.default_zone;
     opt.code_maps = in.code_maps;
+    opt.unmapped = in.unmapped;
     opt.uuid_references = in.uuid_references;
     ConvertResult r = convert_to_fhir(*msg, opt);
     if (!r.ok) {
@@ -85,6 +87,9 @@ std::vector<pipeline::ConvertedMessage> convert_hl7v2_payload(const pipeline::Co
 void register_hl7v2(pipeline::Registry& registry) {
   registry.add_source({"hl7v2_mllp", [](const config::AdapterConfig& cfg, pipeline::SourceDeps& deps) {
                          return make_hl7v2_mllp_source(cfg, deps);
+                       }});
+  registry.add_source({"hl7v2_folder", [](const config::AdapterConfig& cfg, pipeline::SourceDeps& deps) {
+                         return make_hl7v2_folder_source(cfg, deps);
                        }});
   registry.add_converter({"application/hl7-v2",
                           [](std::string_view head) {

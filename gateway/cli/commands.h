@@ -10,6 +10,7 @@ int cmd_run(const std::vector<std::string>& args);
 int cmd_check_config(const std::vector<std::string>& args);
 int cmd_convert(const std::vector<std::string>& args);
 int cmd_send(const std::vector<std::string>& args);
+int cmd_mappings(const std::vector<std::string>& args);
 int cmd_version();
 
 }  // namespace phrgate::cli

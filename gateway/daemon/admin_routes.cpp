@@ -4,8 +4,24 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+#include <optional>
+
+#include "gateway/core/log.h"
+#include "gateway/queue/inbox.h"
+
 namespace phrgate::daemon {
 namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void put(JsonWriter& w, const char* key, std::string_view value) {
+  w.Key(key);
+  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
 
 http::Response json_response(int status, std::string body) {
   http::Response r;
@@ -23,7 +39,160 @@ void write_counters(rapidjson::Writer<rapidjson::StringBuffer>& w,
   }
 }
 
+// Unix epoch milliseconds -> "2024-05-01T12:34:56.789Z".
+std::string iso_utc(int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+// A non-negative integer query parameter; `fallback` when absent, false when malformed.
+bool int_param(const http::Request& req, std::string_view key, int64_t fallback, int64_t& out) {
+  const std::string* v = req.param(key);
+  if (!v) {
+    out = fallback;
+    return true;
+  }
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  return ec == std::errc() && end == v->data() + v->size() && out >= 0;
+}
+
+// GET /api/unmapped?source=&_count=&_offset=
+http::Response unmapped_codes(AdminContext& ctx, const http::Request& req) {
+  constexpr int64_t kDefaultCount = 100, kMaxCount = 1000;
+  int64_t count = 0, offset = 0;
+  if (!int_param(req, "_count", kDefaultCount, count) || !int_param(req, "_offset", 0, offset))
+    return http::operation_outcome(400, "invalid", "_count and _offset must be non-negative integers");
+  const std::string* source = req.param("source");
+  auto page = ctx.unmapped->list(source ? *source : std::string_view(), offset, std::min(count, kMaxCount));
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("codes");
+  w.StartArray();
+  for (const auto& c : page.codes) {
+    w.StartObject();
+    put(w, "source", c.source);
+    put(w, "system", c.system);
+    put(w, "code", c.code);
+    put(w, "display", c.display);
+    w.Key("count");
+    w.Int64(c.count);
+    put(w, "first_seen", iso_utc(c.first_seen_ms));
+    put(w, "last_seen", iso_utc(c.last_seen_ms));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("total");
+  w.Int64(page.total);
+  w.EndObject();
+  return json_response(200, std::string(buf.GetString(), buf.GetSize()));
+}
+
+// An OperationOutcome with one error issue per message (file:line errors of a table set).
+http::Response outcome_with_issues(int status, std::string_view code, const std::vector<std::string>& messages) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  put(w, "resourceType", "OperationOutcome");
+  w.Key("issue");
+  w.StartArray();
+  for (const auto& m : messages) {
+    w.StartObject();
+    put(w, "severity", "error");
+    put(w, "code", code);
+    put(w, "diagnostics", m);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  http::Response r;
+  r.status = status;
+  r.content_type = "application/fhir+json";
+  r.body.assign(buf.GetString(), buf.GetSize());
+  return r;
+}
+
+// POST /api/mappings/reload
+http::Response reload_route(AdminContext& ctx) {
+  mapping::ReloadResult r = reload_mappings(*ctx.mappings, "api");
+  if (!r.ok) {
+    if (r.storage_failed) return outcome_with_issues(500, "exception", r.errors);
+    return outcome_with_issues(422, "invalid", r.errors);
+  }
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  put(w, "version", r.version);
+  w.Key("rows");
+  w.Uint64(r.rows);
+  put(w, "previous_version", r.previous_version);
+  w.EndObject();
+  return json_response(200, std::string(buf.GetString(), buf.GetSize()));
+}
+
+// POST /api/messages/{id}/replay[?remap=true]
+http::Response replay_route(AdminContext& ctx, const http::Request& req) {
+  const std::string& id_text = req.path_params.at("id");
+  int64_t id = 0;
+  auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+  const std::string* remap_text = req.param("remap");
+  if (remap_text && *remap_text != "true" && *remap_text != "false")
+    return http::operation_outcome(400, "invalid", "remap must be true or false");
+  const bool remap = remap_text && *remap_text == "true";
+  std::optional<queue::InboxRow> row;
+  if (ec == std::errc() && end == id_text.data() + id_text.size() && id > 0) row = ctx.inbox.get(id);
+  if (!row) return http::operation_outcome(404, "not-found", "No message with this id in the inbox");
+  if (row->status == queue::InboxStatus::Pending)
+    return http::operation_outcome(409, "conflict", "The message is still queued for conversion");
+  if (row->status == queue::InboxStatus::Rejected)
+    return http::operation_outcome(409, "conflict", "The message was rejected when received; it was never converted");
+
+  std::shared_ptr<const mapping::CodeMaps> maps;
+  if (remap) {
+    maps = ctx.mappings->current();
+  } else {
+    std::string why;
+    maps = ctx.mappings->get(row->mapping_version, &why);
+    if (!maps) return http::operation_outcome(409, "not-found", why + "; replay with remap=true to use the current tables");
+  }
+  pipeline::ReplayOutcome out = ctx.pipeline->replay(*row, std::move(maps));
+  using Result = pipeline::ReplayOutcome::Result;
+  if (out.result == Result::Retry)
+    return http::operation_outcome(503, "transient", "A sink asked to retry later: " + out.error);
+  if (out.result == Result::NotReplayable) return http::operation_outcome(409, "conflict", out.error);
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("id");
+  w.Int64(row->id);
+  put(w, "mapping_version", out.mapping_version);
+  put(w, "status", out.result == Result::Done ? "done" : "failed");
+  if (!out.error.empty()) put(w, "error", out.error);
+  w.EndObject();
+  return json_response(200, std::string(buf.GetString(), buf.GetSize()));
+}
+
 }  // namespace
+
+mapping::ReloadResult reload_mappings(mapping::MappingVersions& mappings, std::string_view trigger) {
+  mapping::ReloadResult r = mappings.reload();
+  if (r.ok) {
+    log::info("mappings.reloaded", {{"trigger", trigger}, {"version", r.version},
+                                    {"previous_version", r.previous_version}, {"rows", std::to_string(r.rows)}});
+    return r;
+  }
+  constexpr std::size_t kLoggedErrors = 20;
+  for (std::size_t i = 0; i < r.errors.size() && i < kLoggedErrors; ++i)
+    log::error("mappings.invalid", {{"error", r.errors[i]}});
+  log::error("mappings.reload_refused", {{"trigger", trigger}, {"errors", std::to_string(r.errors.size())},
+                                         {"version", r.version}, {"action", "the running tables stay in force"}});
+  return r;
+}
 
 std::string queues_json(AdminContext& ctx) {
   auto stats = ctx.inbox.stats();
@@ -79,6 +248,17 @@ void add_admin_routes(http::HttpServer& server, AdminContext& ctx, admin::FhirRe
   });
   server.route("GET", "/api/queues", Role::Operator,
                [&ctx](const http::Request&) { return json_response(200, queues_json(ctx)); });
+
+  if (ctx.mappings && ctx.unmapped && ctx.pipeline) {
+    server.route("GET", "/api/unmapped", Role::Operator,
+                 [&ctx](const http::Request& req) { return unmapped_codes(ctx, req); });
+    server.route("POST", "/api/mappings/reload", Role::Admin,
+                 [&ctx](const http::Request&) { return reload_route(ctx); });
+    server.route("POST", "/api/messages/{id}/replay", Role::Operator, [&ctx](const http::Request& req) {
+      if (ctx.shutting_down) return http::operation_outcome(503, "transient", "The gateway is stopping");
+      return replay_route(ctx, req);
+    });
+  }
 
   server.route("GET", "/fhir/metadata", Role::None, [&fhir](const http::Request& req) { return fhir.metadata(req); });
   server.route("GET", "/fhir/{type}", Role::Reader, [&fhir](const http::Request& req) {

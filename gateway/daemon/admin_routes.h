@@ -1,5 +1,7 @@
-// The HTTP routes of the daemon: health, Prometheus metrics, the queue API for operators and
-// the FHIR read API. Handlers are plain functions over http_types.h (no Beast here).
+// The HTTP routes of the daemon: health, Prometheus metrics, the queue API for operators,
+// the mapping API (GET /api/unmapped, POST /api/mappings/reload, POST
+// /api/messages/{id}/replay) and the FHIR read API. Handlers are plain functions over
+// http_types.h (no Beast here); they never echo message content or identifiers in errors.
 #pragma once
 
 #include <atomic>
@@ -9,6 +11,9 @@
 #include "gateway/admin/fhir_read_api.h"
 #include "gateway/admin/http_server.h"
 #include "gateway/core/metrics.h"
+#include "gateway/mapping/mapping_versions.h"
+#include "gateway/mapping/unmapped_codes.h"
+#include "gateway/pipeline/pipeline.h"
 #include "gateway/pipeline/sink.h"
 #include "gateway/pipeline/source.h"
 #include "gateway/queue/inbox.h"
@@ -22,11 +27,19 @@ struct AdminContext {
   const std::vector<std::unique_ptr<pipeline::Source>>& sources;
   const std::vector<std::unique_ptr<pipeline::Sink>>& sinks;
   std::atomic<bool>& shutting_down;
+  // The mapping API's parts; its routes are added only when all three are set.
+  mapping::MappingVersions* mappings = nullptr;
+  mapping::UnmappedCodeStore* unmapped = nullptr;
+  pipeline::Pipeline* pipeline = nullptr;
 };
 
 void add_admin_routes(http::HttpServer& server, AdminContext& ctx, admin::FhirReadApi& fhir);
 
 // GET /api/queues body: inbox depth and age, per-source and per-sink counters.
 std::string queues_json(AdminContext& ctx);
+
+// Reloads the mapping tables (SIGHUP and POST /api/mappings/reload) and logs the outcome:
+// mappings.reloaded, or mappings.reload_refused (the running set stays in force).
+mapping::ReloadResult reload_mappings(mapping::MappingVersions& mappings, std::string_view trigger);
 
 }  // namespace phrgate::daemon

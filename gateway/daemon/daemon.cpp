@@ -3,6 +3,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -15,8 +16,11 @@
 #include "gateway/admin/http_server.h"
 #include "gateway/core/log.h"
 #include "gateway/core/metrics.h"
+#include "gateway/core/systemd_notify.h"
 #include "gateway/daemon/admin_routes.h"
 #include "gateway/mapping/code_map.h"
+#include "gateway/mapping/mapping_versions.h"
+#include "gateway/mapping/unmapped_codes.h"
 #include "gateway/pipeline/pipeline.h"
 #include "gateway/pipeline/registry.h"
 #include "gateway/queue/inbox.h"
@@ -38,16 +42,6 @@ http::Role parse_role(const std::string& r) {
   return http::Role::Reader;
 }
 
-std::shared_ptr<const mapping::CodeMaps> load_mappings(const std::string& dir) {
-  std::vector<std::string> errors;
-  auto maps = mapping::CodeMaps::load_dir(dir, &errors);
-  if (!maps) {
-    for (const auto& e : errors) log::error("mappings.invalid", {{"error", e}});
-    throw std::runtime_error("mapping tables in " + dir + " are invalid (see the errors above)");
-  }
-  return std::make_shared<const mapping::CodeMaps>(std::move(*maps));
-}
-
 }  // namespace
 
 int run_daemon(const config::GatewayConfig& cfg) {
@@ -65,11 +59,20 @@ int run_daemon(const config::GatewayConfig& cfg) {
   }
 
   std::string mappings_dir = cfg.mappings_dir.empty() ? PHRGATE_DEFAULT_MAPPINGS_DIR : cfg.mappings_dir;
+  // Every load is snapshotted under <data_dir>/mapping-versions/<version>/ for replays.
+  mapping::MappingVersions mapping_versions(mappings_dir, cfg.data_dir + "/mapping-versions");
   std::shared_ptr<const mapping::CodeMaps> code_maps;
+  std::unique_ptr<mapping::UnmappedCodeStore> unmapped_codes;
   std::unique_ptr<queue::Inbox> inbox;
   std::unique_ptr<store::PhrStore> store;
   try {
-    code_maps = load_mappings(mappings_dir);
+    mapping::ReloadResult loaded = mapping_versions.reload();
+    for (const auto& e : loaded.errors) log::error("mappings.invalid", {{"error", e}});
+    if (!loaded.ok)
+      throw std::runtime_error("mapping tables in " + mappings_dir + " could not be loaded (see the errors above)");
+    code_maps = mapping_versions.current();
+    // Its own file: the inbox's file has a single writer thread (see unmapped_codes.h).
+    unmapped_codes = std::make_unique<mapping::UnmappedCodeStore>(cfg.data_dir + "/unmapped.db");
     queue::SqliteInboxOptions io;
     io.path = cfg.data_dir + "/inbox.db";
     io.max_batch = cfg.inbox_max_batch;
@@ -92,9 +95,10 @@ int run_daemon(const config::GatewayConfig& cfg) {
   std::vector<std::unique_ptr<pipeline::Source>> sources;
   std::unique_ptr<pipeline::Pipeline> pipe;
   std::atomic<bool> shutting_down{false};
-  pipeline::Pipeline* pipe_ptr = nullptr;
+  // Read by the inbox's committer thread when a source's commit completes.
+  std::atomic<pipeline::Pipeline*> pipe_ptr{nullptr};
   pipeline::SourceDeps source_deps{io, *inbox, metrics, [&pipe_ptr] {
-                                     if (pipe_ptr) pipe_ptr->notify();
+                                     if (auto* p = pipe_ptr.load()) p->notify();
                                    }};
   pipeline::SinkDeps sink_deps{*store, metrics};
 
@@ -113,8 +117,16 @@ int run_daemon(const config::GatewayConfig& cfg) {
     pipeline::PipelineOptions po;
     po.batch_size = cfg.pipeline_batch_size;
     po.retry_delay = std::chrono::milliseconds(cfg.pipeline_retry_delay_ms);
+    po.unmapped_codes = unmapped_codes.get();
     pipe = std::make_unique<pipeline::Pipeline>(*inbox, registry, sink_ptrs, settings, code_maps, metrics, po);
     pipe_ptr = pipe.get();
+    // Reloads (SIGHUP, POST /api/mappings/reload) reach the pipeline in load order.
+    mapping_versions.subscribe([p = pipe.get()](const std::shared_ptr<const mapping::CodeMaps>& maps) {
+      p->set_code_maps(maps);
+    });
+    admin_ctx.mappings = &mapping_versions;
+    admin_ctx.unmapped = unmapped_codes.get();
+    admin_ctx.pipeline = pipe.get();
 
     metrics.gauge("phrgate_inbox_depth", "Messages committed but not yet converted and delivered", "",
                   [&inbox] { return static_cast<double>(inbox->stats().pending); });
@@ -155,18 +167,13 @@ int run_daemon(const config::GatewayConfig& cfg) {
     signals.async_wait([&](const boost::system::error_code& err, int sig) {
       if (err) return;
       if (sig == SIGHUP) {
-        try {
-          auto maps = load_mappings(mappings_dir);
-          log::info("mappings.reloaded", {{"version", maps->version()}, {"rows", std::to_string(maps->size())}});
-          pipe->set_code_maps(std::move(maps));
-        } catch (const std::exception& e) {
-          log::error("mappings.reload_refused", {{"error", e.what()}, {"action", "the running tables stay in force"}});
-        }
+        reload_mappings(mapping_versions, "SIGHUP");  // logs mappings.reloaded / reload_refused
         wait_signal();
         return;
       }
       if (shutting_down.exchange(true)) return;
       log::info("daemon.stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      systemd::notify("STOPPING=1\nSTATUS=draining in-flight messages");
       // Draining waits for in-flight work; do it off the I/O threads so they keep serving.
       shutdown_thread = std::thread([&] {
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cfg.shutdown_timeout_s);
@@ -192,12 +199,30 @@ int run_daemon(const config::GatewayConfig& cfg) {
   log::info("daemon.ready", {{"version", PHRGATE_VERSION}, {"http_port", std::to_string(http_server->port())},
                              {"sources", ports}, {"startup_ms", std::to_string(ready_ms)}});
 
+  systemd::notify("READY=1\nSTATUS=accepting messages");
+  // Watchdog keep-alives come from the I/O loop itself: if it hangs, systemd restarts us.
+  boost::asio::steady_timer watchdog(io);
+  std::function<void()> keep_alive;
+  if (auto interval = systemd::watchdog_interval(); interval.count() > 0) {
+    keep_alive = [&, interval] {
+      systemd::notify("WATCHDOG=1");
+      watchdog.expires_after(interval / 2);
+      watchdog.async_wait([&](const boost::system::error_code& err) {
+        if (!err && !shutting_down) keep_alive();
+      });
+    };
+    keep_alive();
+  }
+
   std::thread second_io([&io] { io.run(); });
   io.run();
   second_io.join();
   if (shutdown_thread.joinable()) shutdown_thread.join();
-  pipe.reset();
+  // No commit callback may reach a source or the pipeline once they are gone.
+  pipe_ptr = nullptr;
+  inbox->flush();
   sources.clear();
+  pipe.reset();
   http_server.reset();
   log::info("daemon.stopped", {});
   return 0;

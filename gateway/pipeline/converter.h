@@ -15,6 +15,7 @@
 
 namespace phrgate::mapping {
 class CodeMaps;
+class UnmappedCodeSink;
 }
 
 namespace phrgate::pipeline {
@@ -24,6 +25,8 @@ struct ConvertInput {
   std::string_view source;
   ConvertSettings settings;
   const mapping::CodeMaps* code_maps = nullptr;
+  // Told about coded values the tables could not map (null: not counted). See unmapped_codes.h.
+  mapping::UnmappedCodeSink* unmapped = nullptr;
   bool uuid_references = false;  // true for standalone transaction Bundles (convert CLI)
 };
 

@@ -6,9 +6,37 @@
 #include "gateway/core/log.h"
 #include "gateway/core/metrics.h"
 #include "gateway/mapping/code_map.h"
+#include "gateway/mapping/unmapped_codes.h"
 #include "gateway/queue/inbox.h"
 
 namespace phrgate::pipeline {
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// `source="<name>"` with the Prometheus label escapes.
+std::string source_label(std::string_view source) {
+  std::string out = "source=\"";
+  for (char ch : source) {
+    if (ch == '\\' || ch == '"') out.push_back('\\');
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(ch);
+  }
+  out.push_back('"');
+  return out;
+}
+
+constexpr std::string_view kUnmappedMetric = "phrgate_unmapped_codes_total";
+constexpr std::string_view kUnmappedHelp = "Coded values converted without a mapping row (see GET /api/unmapped)";
+
+}  // namespace
 
 struct Pipeline::Counters {
   metrics::Counter& converted;
@@ -34,7 +62,11 @@ Pipeline::Pipeline(queue::Inbox& inbox, const Registry& registry, std::vector<Si
           metrics.counter("phrgate_pipeline_messages_failed_total", "Inbox rows that failed conversion or were rejected by a sink"),
           metrics.counter("phrgate_pipeline_messages_retried_total", "Inbox rows handed back for a later retry"),
           metrics.histogram("phrgate_conversion_seconds", "Time to convert one message to FHIR R4"),
-          metrics.histogram("phrgate_delivery_seconds", "Time for the sinks to take one batch")}) {}
+          metrics.histogram("phrgate_delivery_seconds", "Time for the sinks to take one batch")}),
+      unmapped_(std::make_unique<mapping::UnmappedCodeCollector>()) {
+  for (const auto& [source, settings] : settings_by_source_)
+    unmapped_counters_[source] = &metrics_.counter(kUnmappedMetric, kUnmappedHelp, source_label(source));
+}
 
 Pipeline::~Pipeline() { stop(); }
 
@@ -91,6 +123,86 @@ std::size_t Pipeline::run_until_idle() {
   }
 }
 
+Pipeline::Conversion Pipeline::convert(const std::string& source, const std::string& content_type,
+                                       std::string_view payload, const mapping::CodeMaps* maps,
+                                       mapping::UnmappedCodeSink* unmapped) {
+  Conversion out;
+  const ConverterEntry* conv = registry_.converter(content_type);
+  if (!conv) {
+    out.error = "no converter for content type " + content_type;
+    return out;
+  }
+  ConvertInput in;
+  in.payload = payload;
+  in.source = source;
+  if (auto it = settings_by_source_.find(source); it != settings_by_source_.end()) in.settings = it->second;
+  in.code_maps = maps;
+  in.unmapped = unmapped;
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    out.messages = conv->convert(in);
+  } catch (const std::exception& e) {
+    out.error = std::string("converter error: ") + e.what();
+  }
+  counters_->convert_latency.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  for (const auto& m : out.messages)
+    if (!m.ok && out.error.empty()) out.error = m.error;
+  if (out.messages.empty() && out.error.empty()) out.error = "nothing to convert";
+  return out;
+}
+
+void Pipeline::deliver(const std::vector<Delivery>& batch, const std::vector<std::size_t>& owner,
+                       std::vector<DeliveryStatus>& verdict, std::vector<std::string>& reason) {
+  if (batch.empty()) return;
+  std::lock_guard lock(deliver_mutex_);
+  auto t0 = std::chrono::steady_clock::now();
+  for (Sink* sink : sinks_) {
+    std::vector<DeliveryOutcome> outcomes;
+    try {
+      outcomes = sink->deliver(batch);
+    } catch (const std::exception& e) {
+      log::error("pipeline.sink_failed", {{"sink", sink->name()}, {"error", e.what()}});
+      outcomes.assign(batch.size(), DeliveryOutcome{DeliveryStatus::Retry, e.what()});
+    }
+    if (outcomes.size() != batch.size())
+      outcomes.resize(batch.size(), DeliveryOutcome{DeliveryStatus::Retry, "sink returned too few outcomes"});
+    for (std::size_t d = 0; d < batch.size(); ++d) {
+      auto i = owner[d];
+      const auto& o = outcomes[d];
+      if (o.status == DeliveryStatus::Reject && verdict[i] != DeliveryStatus::Reject) {
+        verdict[i] = DeliveryStatus::Reject;
+        reason[i] = sink->name() + ": " + o.error;
+      } else if (o.status == DeliveryStatus::Retry && verdict[i] == DeliveryStatus::Delivered) {
+        verdict[i] = DeliveryStatus::Retry;
+        reason[i] = sink->name() + ": " + o.error;
+      }
+    }
+  }
+  counters_->deliver_latency.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+
+// After a batch's rows are completed: the codes of every row that was not handed back.
+void Pipeline::count_unmapped() {
+  if (unmapped_->empty()) return;
+  std::vector<mapping::UnmappedCode> codes = unmapped_->take(now_ms());
+  for (const auto& c : codes) {
+    auto it = unmapped_counters_.find(c.source);
+    if (it == unmapped_counters_.end())  // a row from a source no longer configured
+      it = unmapped_counters_.emplace(c.source, &metrics_.counter(kUnmappedMetric, kUnmappedHelp,
+                                                                  source_label(c.source))).first;
+    it->second->inc(static_cast<uint64_t>(c.count));
+  }
+  if (!options_.unmapped_codes) return;
+  try {
+    options_.unmapped_codes->record(codes);
+  } catch (const std::exception& e) {
+    // Statistics only: the messages are converted and delivered; keep going.
+    log::warn("pipeline.unmapped_record_failed", {{"codes", std::to_string(codes.size())}, {"error", e.what()}});
+  }
+}
+
 std::size_t Pipeline::process_batch() {
   if (std::chrono::steady_clock::now() < retry_after_) return 0;
   auto rows = inbox_.fetch_pending(options_.batch_size);
@@ -102,48 +214,27 @@ std::size_t Pipeline::process_batch() {
     maps = code_maps_;
   }
   const std::string mapping_version = maps ? maps->version() : std::string();
+  unmapped_->clear();
 
   struct Work {
     const queue::PendingRow* row;
     std::vector<ConvertedMessage> messages;
-    std::string error;
   };
   std::vector<Work> work;
   work.reserve(rows.size());
   std::vector<queue::Completion> completions;
 
   for (const auto& row : rows) {
-    Work w{&row, {}, {}};
-    const ConverterEntry* conv = registry_.converter(row.content_type);
-    if (!conv) {
-      w.error = "no converter for content type " + row.content_type;
-    } else {
-      ConvertInput in;
-      in.payload = row.payload;
-      in.source = row.source;
-      if (auto it = settings_by_source_.find(row.source); it != settings_by_source_.end())
-        in.settings = it->second;
-      in.code_maps = maps.get();
-      auto t0 = std::chrono::steady_clock::now();
-      try {
-        w.messages = conv->convert(in);
-      } catch (const std::exception& e) {
-        w.error = std::string("converter error: ") + e.what();
-      }
-      counters_->convert_latency.observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      for (const auto& m : w.messages)
-        if (!m.ok && w.error.empty()) w.error = m.error;
-      if (w.messages.empty() && w.error.empty()) w.error = "nothing to convert";
-    }
-    if (!w.error.empty()) {
+    unmapped_->begin_message(row.id);
+    Conversion conv = convert(row.source, row.content_type, row.payload, maps.get(), unmapped_.get());
+    if (!conv.error.empty()) {
       log::warn("pipeline.conversion_failed", {{"source", row.source}, {"control_id", row.control_id},
-                                               {"inbox_id", std::to_string(row.id)}, {"error", w.error}});
-      completions.push_back({row.id, queue::InboxStatus::Failed, w.error, mapping_version});
+                                               {"inbox_id", std::to_string(row.id)}, {"error", conv.error}});
+      completions.push_back({row.id, queue::InboxStatus::Failed, conv.error, mapping_version});
       counters_->failed.inc();
       continue;
     }
-    work.push_back(std::move(w));
+    work.push_back(Work{&row, std::move(conv.messages)});
   }
 
   // Deliver every converted message of the batch to each sink in one call.
@@ -156,33 +247,7 @@ std::size_t Pipeline::process_batch() {
     }
   std::vector<DeliveryStatus> verdict(work.size(), DeliveryStatus::Delivered);
   std::vector<std::string> reason(work.size());
-  if (!batch.empty()) {
-    auto t0 = std::chrono::steady_clock::now();
-    for (Sink* sink : sinks_) {
-      std::vector<DeliveryOutcome> outcomes;
-      try {
-        outcomes = sink->deliver(batch);
-      } catch (const std::exception& e) {
-        log::error("pipeline.sink_failed", {{"sink", sink->name()}, {"error", e.what()}});
-        outcomes.assign(batch.size(), DeliveryOutcome{DeliveryStatus::Retry, e.what()});
-      }
-      if (outcomes.size() != batch.size())
-        outcomes.resize(batch.size(), DeliveryOutcome{DeliveryStatus::Retry, "sink returned too few outcomes"});
-      for (std::size_t d = 0; d < batch.size(); ++d) {
-        auto i = owner[d];
-        const auto& o = outcomes[d];
-        if (o.status == DeliveryStatus::Reject && verdict[i] != DeliveryStatus::Reject) {
-          verdict[i] = DeliveryStatus::Reject;
-          reason[i] = sink->name() + ": " + o.error;
-        } else if (o.status == DeliveryStatus::Retry && verdict[i] == DeliveryStatus::Delivered) {
-          verdict[i] = DeliveryStatus::Retry;
-          reason[i] = sink->name() + ": " + o.error;
-        }
-      }
-    }
-    counters_->deliver_latency.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
+  deliver(batch, owner, verdict, reason);
 
   bool any_retry = false;
   for (std::size_t i = 0; i < work.size(); ++i) {
@@ -202,14 +267,57 @@ std::size_t Pipeline::process_batch() {
         log::warn("pipeline.delivery_retry", {{"control_id", row.control_id}, {"inbox_id", std::to_string(row.id)},
                                               {"error", reason[i]}});
         inbox_.release(row.id);
+        unmapped_->discard(row.id);  // converted (and counted) again on the next attempt
         counters_->retried.inc();
         any_retry = true;
         break;
     }
   }
+  // Counted before the rows show as finished, so a finished row's codes are always visible.
+  count_unmapped();
   if (!completions.empty()) inbox_.complete_many(completions);
   if (any_retry) retry_after_ = std::chrono::steady_clock::now() + options_.retry_delay;
   return rows.size();
+}
+
+ReplayOutcome Pipeline::replay(const queue::InboxRow& row, std::shared_ptr<const mapping::CodeMaps> maps) {
+  ReplayOutcome out;
+  out.mapping_version = maps ? maps->version() : std::string();
+  if (row.status != queue::InboxStatus::Done && row.status != queue::InboxStatus::Failed) {
+    out.error = "only a converted (done) or failed message can be replayed";
+    return out;
+  }
+  Conversion conv = convert(row.source, row.content_type, row.payload, maps.get(), nullptr);
+  std::vector<DeliveryStatus> verdict(1, DeliveryStatus::Delivered);
+  std::vector<std::string> reason(1);
+  if (!conv.error.empty()) {
+    verdict[0] = DeliveryStatus::Reject;
+    reason[0] = conv.error;
+  } else {
+    std::vector<Delivery> batch;
+    for (const auto& m : conv.messages)
+      batch.push_back({row.id, &row.source, &m.control_id, &m.person_id, &m.resources});
+    deliver(batch, std::vector<std::size_t>(batch.size(), 0), verdict, reason);
+  }
+  const std::string inbox_id = std::to_string(row.id);
+  if (verdict[0] == DeliveryStatus::Retry) {
+    log::warn("pipeline.replay_retry", {{"inbox_id", inbox_id}, {"error", reason[0]}});
+    out.result = ReplayOutcome::Result::Retry;
+    out.error = reason[0];
+    return out;
+  }
+  const bool done = verdict[0] == DeliveryStatus::Delivered;
+  queue::Completion c{row.id, done ? queue::InboxStatus::Done : queue::InboxStatus::Failed,
+                      done ? std::string() : reason[0], out.mapping_version};
+  if (!inbox_.record_replay(c)) {
+    out.error = "the message changed state during the replay";
+    return out;
+  }
+  out.result = done ? ReplayOutcome::Result::Done : ReplayOutcome::Result::Failed;
+  out.error = c.error;
+  log::info("pipeline.replayed", {{"source", row.source}, {"control_id", row.control_id}, {"inbox_id", inbox_id},
+                                  {"mapping_version", out.mapping_version}, {"status", done ? "done" : "failed"}});
+  return out;
 }
 
 }  // namespace phrgate::pipeline

@@ -3,7 +3,9 @@
 // every sink, and marks the row Done only when all sinks report Delivered (Failed on a
 // conversion error or a sink's Reject, released for a later retry on Retry).
 // It never deletes or skips a row on its own: a crash at any point leaves the row pending
-// and the work is redone idempotently after restart.
+// and the work is redone idempotently after restart. Each row records the mapping tables'
+// version it was converted with; replay() converts a finished row again (same or current
+// tables) for an operator. Unmapped codes met while converting are counted per batch.
 #pragma once
 
 #include <atomic>
@@ -20,6 +22,14 @@
 
 namespace phrgate::queue {
 class Inbox;
+struct InboxRow;
+}
+namespace phrgate::metrics {
+class Counter;
+}
+namespace phrgate::mapping {
+class UnmappedCodeCollector;
+class UnmappedCodeStore;
 }
 
 namespace phrgate::pipeline {
@@ -28,6 +38,21 @@ struct PipelineOptions {
   std::size_t batch_size = 256;
   std::chrono::milliseconds retry_delay{1000};
   std::chrono::milliseconds idle_poll{50};
+  // Where the counts of unmapped codes go after each batch (null: only the metric
+  // phrgate_unmapped_codes_total{source} counts them). Must outlive the pipeline.
+  mapping::UnmappedCodeStore* unmapped_codes = nullptr;
+};
+
+struct ReplayOutcome {
+  enum class Result {
+    Done,           // converted and delivered to every sink; the row is Done
+    Failed,         // conversion failed or a sink rejected it; the row is Failed with `error`
+    Retry,          // a sink asked to retry later; the row is left as it was
+    NotReplayable,  // the row is not Done or Failed (pending, rejected, or unknown)
+  };
+  Result result = Result::NotReplayable;
+  std::string error;            // operator-readable, no PHI
+  std::string mapping_version;  // the tables used
 };
 
 class Pipeline {
@@ -47,8 +72,23 @@ class Pipeline {
   void set_code_maps(std::shared_ptr<const mapping::CodeMaps> maps);
   // Processes pending rows until none is left (tests, tools). Returns rows processed.
   std::size_t run_until_idle();
+  // Converts a finished row (Done or Failed) again with `maps`, delivers it to every sink
+  // (one delivery at a time with the worker's batches) and records the outcome and the
+  // mapping version on the row. Any thread. Unmapped codes are not counted again.
+  ReplayOutcome replay(const queue::InboxRow& row, std::shared_ptr<const mapping::CodeMaps> maps);
 
  private:
+  struct Conversion {
+    std::vector<ConvertedMessage> messages;
+    std::string error;  // set: the row fails
+  };
+  Conversion convert(const std::string& source, const std::string& content_type,
+                     std::string_view payload, const mapping::CodeMaps* maps,
+                     mapping::UnmappedCodeSink* unmapped);
+  // Hands `batch` to every sink; verdict/reason per owner index (owner[d] for delivery d).
+  void deliver(const std::vector<Delivery>& batch, const std::vector<std::size_t>& owner,
+               std::vector<DeliveryStatus>& verdict, std::vector<std::string>& reason);
+  void count_unmapped();
   std::size_t process_batch();
   void run();
 
@@ -58,11 +98,14 @@ class Pipeline {
   std::map<std::string, ConvertSettings> settings_by_source_;
   std::shared_ptr<const mapping::CodeMaps> code_maps_;
   std::mutex maps_mutex_;
+  std::mutex deliver_mutex_;  // sinks see one deliver() call at a time (worker or replay)
   PipelineOptions options_;
 
   metrics::Registry& metrics_;
   struct Counters;
   std::unique_ptr<Counters> counters_;
+  std::unique_ptr<mapping::UnmappedCodeCollector> unmapped_;  // worker thread only
+  std::map<std::string, metrics::Counter*, std::less<>> unmapped_counters_;  // worker only
 
   std::thread thread_;
   std::mutex mutex_;

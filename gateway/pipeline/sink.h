@@ -38,7 +38,8 @@ class Sink {
  public:
   virtual ~Sink() = default;
   virtual const std::string& name() const = 0;
-  // One outcome per delivery, in the same order. Called from the pipeline thread only.
+  // One outcome per delivery, in the same order. Called by one thread at a time: the
+  // pipeline's worker, or an operator's replay (serialized with it by the pipeline).
   virtual std::vector<DeliveryOutcome> deliver(const std::vector<Delivery>& batch) = 0;
   virtual SinkStatus status() const = 0;
 };

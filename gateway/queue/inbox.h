@@ -5,6 +5,8 @@
 //  * (sender, control_id) is unique: a repeat is reported Duplicate and not queued again.
 //  * A row stays `pending` until the pipeline calls complete(); a crash at any point leaves
 //    it pending, so a restart converts it again (conversion and store writes are idempotent).
+//  * record_replay() (an operator's replay) only moves a finished row between Done and
+//    Failed; it never makes a row pending again, so it cannot race the pipeline's worker.
 //  * Rows that sources refused (unparseable, unsupported) are kept as `rejected` with their
 //    error so an operator can find and replay them.
 //  * complete(), complete_many() and release() are durable before they return; when the
@@ -115,6 +117,11 @@ class Inbox {
   virtual void set_ack(int64_t id, std::string ack) = 0;
   // Every column of one row, or nullopt when there is no such id.
   virtual std::optional<InboxRow> get(int64_t id) = 0;
+  // Records the outcome of an operator's replay of a finished row (Done or Failed): its new
+  // status (Done or Failed), error and mapping version; counts one attempt. Returns false and
+  // changes nothing when the row is not Done or Failed (unknown, pending, rejected).
+  // Durable before return; throws std::runtime_error when the commit fails.
+  virtual bool record_replay(const Completion& outcome) = 0;
 };
 
 struct SqliteInboxOptions {

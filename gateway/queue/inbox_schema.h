@@ -33,6 +33,10 @@ inline constexpr const char* kFindByKey =
 inline constexpr const char* kComplete =
     "UPDATE inbox SET status = ?2, error = ?3, mapping_version = ?4, completed_at_ms = ?5,"
     " attempts = attempts + 1 WHERE id = ?1 AND status = 0";
+inline constexpr const char* kStatusById = "SELECT status FROM inbox WHERE id = ?1";
+inline constexpr const char* kRecordReplay =
+    "UPDATE inbox SET status = ?2, error = ?3, mapping_version = ?4, completed_at_ms = ?5,"
+    " attempts = attempts + 1 WHERE id = ?1 AND status IN (1, 2)";
 inline constexpr const char* kRelease =
     "UPDATE inbox SET attempts = attempts + 1 WHERE id = ?1 AND status = 0";
 inline constexpr const char* kSetAck = "UPDATE inbox SET ack = ?2 WHERE id = ?1";

@@ -57,9 +57,12 @@ struct SubmitOp {
   Inbox::SubmitCallback done;
   int64_t received_at_ms;
 };
-struct UpdateOp {  // complete()/complete_many()/release(): the caller waits on `durable`
+// complete()/complete_many()/release()/record_replay(): the caller waits on `durable`.
+struct UpdateOp {
   std::vector<Completion> completions;
   int64_t release_id = 0;  // > 0: a release() instead of completions
+  bool replay = false;     // record_replay(): completions[0] applies to a Done/Failed row
+  bool* replay_applied = nullptr;  // set by the committer before `durable` is fulfilled
   std::promise<bool> durable;
 };
 struct AckOp {
@@ -88,6 +91,7 @@ class SqliteInbox final : public Inbox {
   void release(int64_t id) override;
   void set_ack(int64_t id, std::string ack) override;
   std::optional<InboxRow> get(int64_t id) override;
+  bool record_replay(const Completion& outcome) override;
   InboxStats stats() override;
   void flush() override;
 
@@ -111,6 +115,8 @@ class SqliteInbox final : public Inbox {
   sqlite::Stmt complete_;
   sqlite::Stmt release_;
   sqlite::Stmt set_ack_;
+  sqlite::Stmt status_by_id_;
+  sqlite::Stmt record_replay_;
 
   // Read side: one read-only connection, plus the ids handed out by fetch_pending(). One
   // mutex guards both, so a fetch's snapshot and its check of handed_out_ are atomic with
@@ -149,6 +155,8 @@ SqliteInbox::SqliteInbox(const SqliteInboxOptions& options)
       complete_(writer_, schema::kComplete),
       release_(writer_, schema::kRelease),
       set_ack_(writer_, schema::kSetAck),
+      status_by_id_(writer_, schema::kStatusById),
+      record_replay_(writer_, schema::kRecordReplay),
       reader_(options.path, /*read_only=*/true),
       pending_ids_(reader_, schema::kPendingIds),
       row_by_id_(reader_, schema::kSelectRowById),
@@ -248,6 +256,20 @@ void SqliteInbox::release(int64_t id) {
   UpdateOp op;
   op.release_id = id;
   wait_durable(std::move(op));
+}
+
+bool SqliteInbox::record_replay(const Completion& outcome) {
+  require_not_committer("record_replay");
+  if (outcome.status != InboxStatus::Done && outcome.status != InboxStatus::Failed) {
+    throw std::invalid_argument("inbox record_replay: status must be Done or Failed");
+  }
+  bool applied = false;
+  UpdateOp op;
+  op.completions.push_back(outcome);
+  op.replay = true;
+  op.replay_applied = &applied;
+  wait_durable(std::move(op));
+  return applied;
 }
 
 void SqliteInbox::set_ack(int64_t id, std::string ack) { enqueue(AckOp{id, std::move(ack)}); }
@@ -419,6 +441,23 @@ void SqliteInbox::apply(Op& op, BatchEffects& effects) {
       return;
     }
     int64_t completed_at = now_ms();
+    if (update->replay) {  // a finished row: move it between Done and Failed (never pending)
+      const Completion& c = update->completions.front();
+      int64_t before = -1;
+      {
+        status_by_id_.bind(1, c.id);
+        ResetGuard guard(status_by_id_);
+        if (status_by_id_.step()) before = status_by_id_.column_int(0);
+      }
+      if (before != static_cast<int64_t>(InboxStatus::Done) && before != static_cast<int64_t>(InboxStatus::Failed))
+        return;
+      record_replay_.bind(1, c.id).bind(2, static_cast<int64_t>(c.status)).bind(3, c.error);
+      record_replay_.bind(4, c.mapping_version).bind(5, completed_at).run();
+      (before == static_cast<int64_t>(InboxStatus::Done) ? effects.done : effects.failed) -= 1;
+      (c.status == InboxStatus::Done ? effects.done : effects.failed) += 1;
+      *update->replay_applied = true;
+      return;
+    }
     for (const Completion& c : update->completions) {
       complete_.bind(1, c.id).bind(2, static_cast<int64_t>(c.status)).bind(3, c.error);
       complete_.bind(4, c.mapping_version).bind(5, completed_at).run();

@@ -6,9 +6,11 @@ Usage: import_v2_to_fhir_concept_maps.py <IG codesystems dir> [<output dir>]
   <IG codesystems dir>  .../HL7-v2-to-fhir/mappings/codesystems (its parent works too)
   <output dir>          default: mappings/hl7v2 next to this script's folder
 
-Writes phrgate's table format (see mappings/README.md). Only the ig_*.csv files are
+Writes phrgate's table format (see docs/mappings.md). Only the ig_*.csv files are
 written; hand-maintained tables in the same folder are left alone. Standard library only.
 The output is deterministic: running it twice gives byte-identical files.
+Afterwards run `phrgate mappings check mappings/`: a target system new in the IG must be
+added to mappings/code_systems.csv before the tables load.
 """
 import csv
 import io
@@ -101,6 +103,8 @@ def main(argv):
         with open(os.path.join(dst, out_name), "w", encoding="utf-8", newline="") as f:
             f.write(text)
         print("wrote %s" % os.path.join(dst, out_name))
+    print("now run: phrgate mappings check <the mappings directory, e.g. %s>"
+          % os.path.dirname(os.path.abspath(dst)))
     return 0
 
 

@@ -5,15 +5,22 @@
 //                           127.0.0.1 (separate process): msgs/s at 1/4/16 connections, ACK
 //                           latency percentiles at fixed offered rates, daemon peak RSS,
 //                           start-up time
-//   phrgate-bench all       both (default)
+//   phrgate-bench mappings  mapping tables: load and check of a generated 1,000,000-row set,
+//                           lookup cost (hits, misses, with and without scope) and the number
+//                           of heap allocations lookups make (counted by operator new below)
+//   phrgate-bench all       all of them (default)
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <new>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,11 +29,38 @@
 #include "adapters/common/mllp/mllp_client.h"
 #include "adapters/hl7v2/hl7v2_to_fhir.h"
 #include "gateway/mapping/code_map.h"
+#include "gateway/mapping/code_map_check.h"
 #include "tests/bench/bench_messages.h"
 #include "tests/e2e/daemon_process.h"
 #include "tests/support/temp_dir.h"
 
 using Clock = std::chrono::steady_clock;
+
+// Every heap allocation of this process is counted, so `mappings.lookup_allocations` is measured,
+// not assumed.
+namespace {
+std::atomic<std::uint64_t> g_allocations{0};
+}  // namespace
+
+// Every form but the aligned ones (left to the runtime, in matching pairs) goes through
+// malloc/free, so sanitizer builds see consistent pairs too.
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n ? n : 1);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return ::operator new(n, t); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
@@ -186,11 +220,214 @@ void bench_ingest() {
   daemon.stop();
 }
 
+
+// ---------------------------------------------------------------- mapping tables
+
+long self_rss_kb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
+  return -1;
+}
+
+constexpr const char* kUcumUnits[] = {"mg/dL", "g/L", "mmol/L", "10*3/uL", "mm[Hg]", "kg/m2",
+                                      "{cells}/uL", "%", "/min", "mL/min/{1.73_m2}", "u[IU]/mL",
+                                      "[lb_av]", "[in_i]", "Cel", "ng/mL", "meq/L"};
+constexpr int kScopes = 8;
+
+// Row i of the generated set (one table row per index, 10 kinds):
+//   0-5 local lab code -> LOINC (every 50th with a quoted display holding a comma)
+//   6 unit -> UCUM, 7 assigning authority -> urn:oid:, 8 HL7 table 0203 -> v2-0203
+//   9 a scoped row overriding the lab code of row i-9 for one of kScopes hospitals
+void append_row(std::string& out, int i) {
+  char buf[256];
+  int n = 0;
+  const int kind = i % 10;
+  if (kind <= 5) {
+    n = std::snprintf(buf, sizeof buf, "LAB%d,C%d,http://loinc.org,%d-%d,%s%d%s,\n", i % 7, i,
+                      10000 + i % 89999, i % 10, i % 50 == 0 ? "\"Local test, " : "Local test ",
+                      i, i % 50 == 0 ? "\"" : "");
+  } else if (kind == 6) {
+    n = std::snprintf(buf, sizeof buf, "unit,U%d,http://unitsofmeasure.org,%s,,\n", i,
+                      kUcumUnits[static_cast<std::size_t>(i / 10) % std::size(kUcumUnits)]);
+  } else if (kind == 7) {
+    n = std::snprintf(buf, sizeof buf, "assigning-authority,AA%d,urn:oid:2.16.840.1.113883.19.%d,,Authority %d,\n", i, i, i);
+  } else if (kind == 8) {
+    n = std::snprintf(buf, sizeof buf, "HL70203,T%d,http://terminology.hl7.org/CodeSystem/v2-0203,MR,Medical record number,\n", i);
+  } else {
+    const int base = i - 9;
+    n = std::snprintf(buf, sizeof buf, "LAB%d,C%d,http://loinc.org,%d-%d,Local test %d (hospital),hospital_%d\n",
+                      base % 7, base, 20000 + base % 79999, base % 10, base, (base / 10) % kScopes);
+  }
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+// Writes `rows` rows in 10 tables plus the shipped code_systems.csv; returns the bytes written.
+std::size_t write_mapping_set(const std::string& dir, int rows) {
+  std::size_t bytes = 0;
+  const int files = 10;
+  for (int f = 0; f < files; ++f) {
+    std::string text = "# generated by phrgate-bench mappings\n"
+                       "source_system,source_code,target_system,target_code,target_display,scope\n";
+    for (int i = f * (rows / files); i < (f + 1) * (rows / files); ++i) append_row(text, i);
+    std::ofstream(dir + "/table_" + std::to_string(f) + ".csv", std::ios::binary) << text;
+    bytes += text.size();
+  }
+  std::ifstream registry(std::string(PHRGATE_MAPPINGS_DIR) + "/code_systems.csv", std::ios::binary);
+  std::ofstream(dir + "/code_systems.csv", std::ios::binary) << registry.rdbuf();
+  return bytes;
+}
+
+// CPU time of this thread: the machine is shared, so wall time would count other people's work.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// Median over `runs` of op(): {wall ms, thread CPU ms}.
+template <typename F>
+std::pair<double, double> median_ms(int runs, F&& op) {
+  std::vector<double> wall, cpu;
+  for (int r = 0; r < runs; ++r) {
+    auto t0 = Clock::now();
+    const double c0 = thread_cpu_seconds();
+    op();
+    cpu.push_back((thread_cpu_seconds() - c0) * 1000);
+    wall.push_back(seconds_since(t0) * 1000);
+  }
+  std::sort(wall.begin(), wall.end());
+  std::sort(cpu.begin(), cpu.end());
+  return {wall[wall.size() / 2], cpu[cpu.size() / 2]};
+}
+
+struct LookupKey {
+  std::string system, code, scope;
+  bool expect_hit;
+  bool expect_scoped;
+};
+
+void bench_mappings() {
+  const int rows = 1000000;
+  phrgate::testing::TempDir dir("phrgate-bench-maps-");
+  const std::size_t bytes = write_mapping_set(dir.path(), rows);
+  figure("mappings.rows", rows);
+  figure("mappings.table_mb", static_cast<double>(bytes) / 1e6, "%.1f");
+
+  std::optional<phrgate::mapping::CodeMaps> maps;
+  const auto [load_ms, load_cpu_ms] = median_ms(3, [&] {
+    maps.reset();
+    std::vector<std::string> errors;
+    maps = phrgate::mapping::CodeMaps::load_dir(dir.path(), &errors);
+    if (!maps) {
+      std::fprintf(stderr, "generated tables refused: %s\n", errors.empty() ? "?" : errors[0].c_str());
+      std::exit(1);
+    }
+  });
+  figure("mappings.load_1m_rows_ms", load_ms, "%.0f");
+  figure("mappings.load_1m_rows_cpu_ms", load_cpu_ms, "%.0f");
+  figure("mappings.rss_mb_after_load", static_cast<double>(self_rss_kb("VmRSS:")) / 1024.0, "%.0f");
+  {
+    // Heap allocations of one load: a handful per table, none per row (shows the counter works).
+    maps.reset();
+    const std::uint64_t before = g_allocations.load();
+    maps = phrgate::mapping::CodeMaps::load_dir(dir.path(), nullptr);
+    figure("mappings.load_allocations", static_cast<double>(g_allocations.load() - before));
+  }
+  const auto [check_ms, check_cpu_ms] = median_ms(3, [&] {
+    auto report = phrgate::mapping::check_mapping_dir(dir.path(), "");
+    if (!report.ok() || report.rows != static_cast<std::size_t>(rows)) std::exit(1);
+  });
+  figure("mappings.check_1m_rows_ms", check_ms, "%.0f");
+  figure("mappings.check_1m_rows_cpu_ms", check_cpu_ms, "%.0f");
+
+  // Lookup keys, built before timing. Scoped rows override lab codes for rows whose
+  // (index / 10) % kScopes gives the hospital; other hospitals fall back to the all-sources row.
+  auto make = [](int i, int scope, bool hit, bool scoped) {
+    LookupKey k;
+    k.system = "LAB" + std::to_string(i % 7);
+    k.code = (hit ? "C" : "X") + std::to_string(i);
+    k.scope = scope < 0 ? std::string() : "hospital_" + std::to_string(scope);
+    k.expect_hit = hit;
+    k.expect_scoped = scoped;
+    return k;
+  };
+  struct Case {
+    const char* name;
+    std::vector<LookupKey> keys;
+  };
+  std::vector<Case> cases = {{"mappings.lookup_ns.hit", {}},
+                             {"mappings.lookup_ns.hit_scoped_row", {}},
+                             {"mappings.lookup_ns.hit_scope_fallback", {}},
+                             {"mappings.lookup_ns.miss", {}},
+                             {"mappings.lookup_ns.miss_with_scope", {}}};
+  uint32_t rnd = 12345;
+  auto next = [&rnd] { return rnd = rnd * 1664525u + 1013904223u; };
+  for (int n = 0; n < 4096; ++n) {
+    const int i = static_cast<int>(next() % (rows / 10)) * 10;  // a kind-0 row; i+9 scopes it
+    const int own = (i / 10) % kScopes;
+    cases[0].keys.push_back(make(i, -1, true, false));
+    cases[1].keys.push_back(make(i, own, true, true));
+    cases[2].keys.push_back(make(i, (own + 1) % kScopes, true, false));
+    cases[3].keys.push_back(make(i, -1, false, false));
+    cases[4].keys.push_back(make(i, own, false, false));
+  }
+  const std::uint64_t allocations_before = g_allocations.load();
+  std::size_t wrong = 0, total_lookups = 0;
+  double total_ns = 0;
+  for (auto& c : cases) {
+    const int rounds = 500;
+    const double c0 = thread_cpu_seconds();
+    for (int r = 0; r < rounds; ++r)
+      for (const auto& k : c.keys) {
+        const auto* m = maps->lookup(k.system, k.code, k.scope);
+        if ((m != nullptr) != k.expect_hit ||
+            (m && (m->display.find("(hospital)") != std::string_view::npos) != k.expect_scoped))
+          ++wrong;
+      }
+    const double ns = (thread_cpu_seconds() - c0) * 1e9;
+    const std::size_t count = static_cast<std::size_t>(rounds) * c.keys.size();
+    total_ns += ns;
+    total_lookups += count;
+    figure(c.name, ns / static_cast<double>(count), "%.1f");
+  }
+  std::uint64_t allocations = g_allocations.load() - allocations_before;
+  figure("mappings.lookup_ns", total_ns / static_cast<double>(total_lookups), "%.1f");
+
+  // The hot path as conversions see it: the shipped tables (a few hundred rows, in cache),
+  // looked up with a source name as scope, 6 hits and 2 misses.
+  auto shipped = phrgate::mapping::CodeMaps::load_dir(PHRGATE_MAPPINGS_DIR, nullptr);
+  if (!shipped) std::exit(1);
+  const std::pair<std::string, std::string> probes[] = {
+      {"HL70001", "F"},  {"unit", "mg/dL"}, {"HL70203", "MR"},   {"HL70396", "LN"},
+      {"HL70078", "H"},  {"HL70085", "F"},  {"99LAB", "GLU-LOCAL"}, {"assigning-authority", "EMR1"}};
+  const std::string source = "emr_main";
+  std::size_t hits = 0;
+  const std::uint64_t shipped_allocations_before = g_allocations.load();
+  const double c0 = thread_cpu_seconds();
+  for (int r = 0; r < 1000000; ++r)
+    for (const auto& [system, code] : probes) hits += shipped->lookup(system, code, source) != nullptr;
+  const double shipped_ns = (thread_cpu_seconds() - c0) * 1e9 / (1000000.0 * std::size(probes));
+  allocations += g_allocations.load() - shipped_allocations_before;
+  figure("mappings.lookup_ns.shipped_tables", shipped_ns, "%.1f");
+  if (hits != 6000000) {
+    std::fprintf(stderr, "mappings: shipped tables: %zu hits, expected 6000000\n", hits);
+    std::exit(1);
+  }
+  figure("mappings.lookup_allocations", static_cast<double>(allocations));
+  if (wrong != 0) {
+    std::fprintf(stderr, "mappings: %zu lookups returned the wrong row\n", wrong);
+    std::exit(1);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string what = argc > 1 ? argv[1] : "all";
   if (what == "convert" || what == "all") bench_convert();
   if (what == "ingest" || what == "all") bench_ingest();
+  if (what == "mappings" || what == "all") bench_mappings();
   return 0;
 }

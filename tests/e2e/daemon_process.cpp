@@ -65,7 +65,9 @@ void DaemonProcess::start(std::chrono::milliseconds timeout) {
       std::string item;
       while (std::getline(ss, item, ',')) {
         auto colon = item.rfind(':');
-        source_ports_[item.substr(0, colon)] = static_cast<uint16_t>(std::stoi(item.substr(colon + 1)));
+        std::string port = item.substr(colon + 1);
+        if (colon == std::string::npos || port.empty()) continue;  // sources without a listener
+        source_ports_[item.substr(0, colon)] = static_cast<uint16_t>(std::stoi(port));
       }
       return;
     }

@@ -313,6 +313,29 @@ TEST_CASE("Conversion is deterministic and re-sent messages hit the same ids") {
   CHECK(again.result.resources.back().id != a.result.resources.back().id);
 }
 
+TEST_CASE("A coded value missing from the HL7 table it claims is labelled as the sender's own code") {
+  // "MARRIED" and "2" are not codes of HL7 table 0002: labelling them with the v2-0002 code
+  // system would be invalid FHIR, so they keep the sender's local system; "M" is in the table.
+  for (const char* value : {"MARRIED", "2^Married^HL70002"}) {
+    std::string msg = join({seg("MSH", {{3, "EPIC"}, {4, "GOODHEALTH"}, {7, "20260315083000"},
+                                        {9, "ADT^A01^ADT_A01"}, {10, "MS-1"}, {11, "P"}, {12, "2.5.1"}}),
+                            seg("PID", {{1, "1"}, {3, "77^^^GOODHEALTH^MR"}, {5, "Doe^Jane"}, {16, value}})});
+    auto c = convert(msg);
+    REQUIRE(c.result.ok);
+    const auto& coding = c.one("Patient")["maritalStatus"]["coding"];
+    for (const auto& cd : coding.GetArray())
+      CHECK(str(cd["system"]) != "http://terminology.hl7.org/CodeSystem/v2-0002");
+    CHECK(str(coding[coding.Size() - 1]["system"]).rfind("urn:phrgate:codesystem:", 0) == 0);
+  }
+  std::string ok = join({seg("MSH", {{3, "EPIC"}, {4, "GOODHEALTH"}, {7, "20260315083000"},
+                                     {9, "ADT^A01^ADT_A01"}, {10, "MS-2"}, {11, "P"}, {12, "2.5.1"}}),
+                         seg("PID", {{1, "1"}, {3, "77^^^GOODHEALTH^MR"}, {5, "Doe^Jane"}, {16, "M"}})});
+  auto c = convert(ok);
+  REQUIRE(c.result.ok);
+  CHECK(str(c.one("Patient")["maritalStatus"]["coding"][0]["system"]) ==
+        "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus");
+}
+
 TEST_CASE("ADT^A04 and A08: encounter status and class, Provenance activity, no zone") {
   SECTION("A04 outpatient") {
     auto c = convert(adt("A04", "MSG2", "20260315083000",
