@@ -5,6 +5,8 @@
 // and SharedState, which they co-own; never `this`.
 #include "adapters/hl7v2/hl7v2_folder_source.h"
 
+#include "adapters/hl7v2/hl7v2_acceptance.h"
+
 #include <atomic>
 #include <mutex>
 
@@ -80,21 +82,6 @@ FileLayout layout_of(std::string_view text) {
     if (pos < text.size()) ++pos;
   }
   return out;
-}
-
-// The MLLP source's acceptance rules (hl7v2_mllp_source.cpp), minus MSH-11 filtering:
-// "" when the message is accepted, else the reason (no PHI).
-std::string rejection_reason(const Message& msg) {
-  const auto& h = msg.header();
-  if (h.version.size() < 3 || h.version[0] != '2' || h.version[1] != '.') return "unsupported HL7 version in MSH-12";
-  if (!is_supported(h))
-    return h.message_code == "ADT" || h.message_code == "ORU" ? "unsupported trigger event in MSH-9"
-                                                               : "unsupported message type in MSH-9";
-  const Segment* pid = msg.find("PID");
-  if (!pid) return "required segment PID is missing";
-  if (pid->field(3).empty()) return "PID-3 (patient identifier list) is empty";
-  if (h.message_code == "ORU" && (!msg.find("OBR") || !msg.find("OBX"))) return "ORU^R01 without OBR and OBX segments";
-  return {};
 }
 
 // A control id as the sidecar may show it: printable ASCII, bounded.
@@ -300,15 +287,10 @@ class Hl7v2FolderSource final : public pipeline::Source {
     row.content_type = std::string(kContentType);
     ParseError perr;
     if (auto msg = Message::parse(text, &perr)) {
-      const auto& h = msg->header();
-      row.sender.assign(h.sending_application);
-      row.sender.push_back('|');
-      row.sender.append(h.sending_facility);
-      row.control_id.assign(h.control_id);
-      row.message_type.assign(h.message_code);
-      if (!h.trigger_event.empty()) row.message_type.append("^").append(h.trigger_event);
+      fill_row_header(msg->header(), row);
       item.control_id = row.control_id;
-      item.reason = rejection_reason(*msg);
+      // MSH-11 is not filtered here: a file drop has no peer to answer AR to.
+      item.reason = check_acceptance(*msg).text;
     } else {
       item.reason = "HL7 v2 parse error" + (perr.location.empty() ? std::string() : " at " + perr.location) + ": " +
                     perr.text;

@@ -9,7 +9,7 @@
 #include "adapters/common/hl7v2/hl7v2_message.h"
 #include "adapters/common/hl7v2/hl7v2_time.h"
 #include "adapters/common/mllp/mllp_listener.h"
-#include "adapters/hl7v2/hl7v2_to_fhir.h"
+#include "adapters/hl7v2/hl7v2_acceptance.h"
 #include "gateway/core/log.h"
 #include "gateway/core/metrics.h"
 #include "gateway/queue/inbox.h"
@@ -18,17 +18,6 @@ namespace phrgate::hl7v2 {
 namespace {
 
 constexpr std::string_view kContentType = "application/hl7-v2";
-
-struct Verdict {
-  AckCode code = AckCode::AA;
-  ErrorCode error = ErrorCode::ApplicationInternalError;
-  std::string text;
-  std::string location;
-};
-
-bool version_supported(std::string_view v) {
-  return v.size() >= 3 && v[0] == '2' && v[1] == '.';
-}
 
 class Hl7v2MllpSource final : public pipeline::Source {
  public:
@@ -110,27 +99,6 @@ class Hl7v2MllpSource final : public pipeline::Source {
   uint16_t port() const { return listener_->port(); }
 
  private:
-  Verdict judge(const Message& msg) const {
-    const auto& h = msg.header();
-    if (!version_supported(h.version))
-      return {AckCode::AR, ErrorCode::UnsupportedVersionId, "unsupported HL7 version in MSH-12", "MSH^1^12"};
-    std::string_view pid = h.processing_id.empty() ? std::string_view("P") : h.processing_id.substr(0, 1);
-    if (accepted_processing_ids_.find(pid) == std::string::npos)
-      return {AckCode::AR, ErrorCode::UnsupportedProcessingId, "processing id in MSH-11 not accepted by this source", "MSH^1^11"};
-    if (!is_supported(h)) {
-      bool known_code = h.message_code == "ADT" || h.message_code == "ORU";
-      return {AckCode::AR, known_code ? ErrorCode::UnsupportedEventCode : ErrorCode::UnsupportedMessageType,
-              known_code ? "unsupported trigger event in MSH-9" : "unsupported message type in MSH-9", "MSH^1^9"};
-    }
-    const Segment* pid_seg = msg.find("PID");
-    if (!pid_seg) return {AckCode::AE, ErrorCode::SegmentSequence, "required segment PID is missing", "PID"};
-    if (pid_seg->field(3).empty())
-      return {AckCode::AE, ErrorCode::RequiredFieldMissing, "PID-3 (patient identifier list) is empty", "PID^1^3"};
-    if (h.message_code == "ORU" && (!msg.find("OBR") || !msg.find("OBX")))
-      return {AckCode::AE, ErrorCode::SegmentSequence, "ORU^R01 without OBR and OBX segments", "OBR"};
-    return {};
-  }
-
   std::string next_ack_id() {
     return ack_prefix_ + "-" + std::to_string(ack_seq_.fetch_add(1, std::memory_order_relaxed));
   }
@@ -158,18 +126,9 @@ class Hl7v2MllpSource final : public pipeline::Source {
         log::warn("hl7v2.unparseable", {{"source", name_}, {"peer", frame.peer}, {"error", perr.text},
                                         {"location", perr.location}});
       } else {
-        const auto& h = msg->header();
-        row.sender.assign(h.sending_application);
-        row.sender.push_back('|');
-        row.sender.append(h.sending_facility);
-        row.control_id.assign(h.control_id);
-        row.message_type.assign(h.message_code);
-        if (!h.trigger_event.empty()) {
-          row.message_type.push_back('^');
-          row.message_type.append(h.trigger_event);
-        }
+        fill_row_header(msg->header(), row);
         log_control_id = row.control_id;
-        Verdict v = judge(*msg);
+        Acceptance v = check_acceptance(*msg, accepted_processing_ids_);
         code = v.code;
         if (v.code != AckCode::AA) {
           row.status = queue::InboxStatus::Rejected;

@@ -32,35 +32,13 @@
 #include "gateway/mapping/code_map_check.h"
 #include "tests/bench/bench_messages.h"
 #include "tests/e2e/daemon_process.h"
+#include "tests/support/allocation_counter.h"
 #include "tests/support/temp_dir.h"
 
 using Clock = std::chrono::steady_clock;
 
 // Every heap allocation of this process is counted, so `mappings.lookup_allocations` is measured,
 // not assumed.
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-}  // namespace
-
-// Every form but the aligned ones (left to the runtime, in matching pairs) goes through
-// malloc/free, so sanitizer builds see consistent pairs too.
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return ::operator new(n, t); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
@@ -331,9 +309,9 @@ void bench_mappings() {
   {
     // Heap allocations of one load: a handful per table, none per row (shows the counter works).
     maps.reset();
-    const std::uint64_t before = g_allocations.load();
+    const std::uint64_t before = phrgate::testing::allocation_count();
     maps = phrgate::mapping::CodeMaps::load_dir(dir.path(), nullptr);
-    figure("mappings.load_allocations", static_cast<double>(g_allocations.load() - before));
+    figure("mappings.load_allocations", static_cast<double>(phrgate::testing::allocation_count() - before));
   }
   const auto [check_ms, check_cpu_ms] = median_ms(3, [&] {
     auto report = phrgate::mapping::check_mapping_dir(dir.path(), "");
@@ -373,7 +351,7 @@ void bench_mappings() {
     cases[3].keys.push_back(make(i, -1, false, false));
     cases[4].keys.push_back(make(i, own, false, false));
   }
-  const std::uint64_t allocations_before = g_allocations.load();
+  const std::uint64_t allocations_before = phrgate::testing::allocation_count();
   std::size_t wrong = 0, total_lookups = 0;
   double total_ns = 0;
   for (auto& c : cases) {
@@ -392,7 +370,7 @@ void bench_mappings() {
     total_lookups += count;
     figure(c.name, ns / static_cast<double>(count), "%.1f");
   }
-  std::uint64_t allocations = g_allocations.load() - allocations_before;
+  std::uint64_t allocations = phrgate::testing::allocation_count() - allocations_before;
   figure("mappings.lookup_ns", total_ns / static_cast<double>(total_lookups), "%.1f");
 
   // The hot path as conversions see it: the shipped tables (a few hundred rows, in cache),
@@ -404,12 +382,12 @@ void bench_mappings() {
       {"HL70078", "H"},  {"HL70085", "F"},  {"99LAB", "GLU-LOCAL"}, {"assigning-authority", "EMR1"}};
   const std::string source = "emr_main";
   std::size_t hits = 0;
-  const std::uint64_t shipped_allocations_before = g_allocations.load();
+  const std::uint64_t shipped_allocations_before = phrgate::testing::allocation_count();
   const double c0 = thread_cpu_seconds();
   for (int r = 0; r < 1000000; ++r)
     for (const auto& [system, code] : probes) hits += shipped->lookup(system, code, source) != nullptr;
   const double shipped_ns = (thread_cpu_seconds() - c0) * 1e9 / (1000000.0 * std::size(probes));
-  allocations += g_allocations.load() - shipped_allocations_before;
+  allocations += phrgate::testing::allocation_count() - shipped_allocations_before;
   figure("mappings.lookup_ns.shipped_tables", shipped_ns, "%.1f");
   if (hits != 6000000) {
     std::fprintf(stderr, "mappings: shipped tables: %zu hits, expected 6000000\n", hits);

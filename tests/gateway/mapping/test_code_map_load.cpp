@@ -14,31 +14,9 @@
 
 #include "gateway/core/resource_id.h"
 #include "gateway/mapping/code_map.h"
+#include "tests/support/allocation_counter.h"
 #include "tests/support/temp_dir.h"
 
-namespace {
-std::atomic<std::size_t> g_allocations{0};
-}  // namespace
-
-// Every form but the aligned ones (left to the runtime, in matching pairs) goes through
-// malloc/free, so sanitizer builds see consistent pairs too.
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return ::operator new(n, t); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 using phrgate::mapping::CodeMaps;
 using Texts = std::vector<std::pair<std::string, std::string>>;
@@ -175,7 +153,7 @@ TEST_CASE("A large set: every row is found, misses are misses, lookups never all
     systems.push_back("LAB" + std::to_string(i % 5));
   }
   const std::string wrong_system = "LAB9";
-  const std::size_t before = g_allocations.load();
+  const std::size_t before = phrgate::testing::allocation_count();
   std::size_t found = 0, scoped_found = 0, misses = 0;
   for (int i = 0; i < rows; ++i) {
     const auto idx = static_cast<std::size_t>(i);
@@ -186,7 +164,7 @@ TEST_CASE("A large set: every row is found, misses are misses, lookups never all
     if (h1 && h1->code.size() > 2) (scoped ? scoped_found : found) += 1;
     if (!maps->lookup(wrong_system, codes[idx], "h1")) ++misses;
   }
-  const std::size_t allocations = g_allocations.load() - before;
+  const std::size_t allocations = phrgate::testing::allocation_count() - before;
   CHECK(found == static_cast<std::size_t>(rows - rows / 4));
   CHECK(scoped_found == static_cast<std::size_t>(rows / 4));
   CHECK(misses == static_cast<std::size_t>(rows));
