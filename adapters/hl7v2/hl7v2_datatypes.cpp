@@ -105,7 +105,11 @@ void identifier_system(ConvertContext& c, std::string_view ns, std::string_view 
   uid = trim(uid);
   uid_type = trim(uid_type);
   if (uid_type == "ISO" && valid_oid(uid)) {
-    out.append("urn:oid:").append(uid);
+    // Well-known OIDs have a FHIR URI (SSN, NPI...): mappings/oids/; others stay urn:oid.
+    if (const auto* m = c.map("oid", uid); m && !m->system.empty())
+      out.append(m->system);
+    else
+      out.append("urn:oid:").append(uid);
     return;
   }
   if (uid_type == "UUID" && valid_uuid(uid)) {
@@ -198,6 +202,13 @@ void coding_system(ConvertContext& c, std::string_view name, std::string_view de
   if (!name.empty()) {
     if (const auto* m = c.map("HL70396", name); m && !m->system.empty()) {
       out.append(m->system);
+      return;
+    }
+    if (valid_oid(name)) {  // a coding system named by its OID (CWE-3 = "2.16.840.1.113883.6.1")
+      if (const auto* m = c.map("oid", name); m && !m->system.empty())
+        out.append(m->system);
+      else
+        out.append("urn:oid:").append(name);
       return;
     }
   }

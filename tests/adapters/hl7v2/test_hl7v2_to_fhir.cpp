@@ -336,6 +336,23 @@ TEST_CASE("A coded value missing from the HL7 table it claims is labelled as the
         "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus");
 }
 
+TEST_CASE("OIDs become FHIR URIs through mappings/oids, unknown ones stay urn:oid") {
+  std::string msg = join({seg("MSH", {{3, "EPIC"}, {4, "GOODHEALTH"}, {7, "20260315083000"},
+                                      {9, "ORU^R01^ORU_R01"}, {10, "OID-1"}, {11, "P"}, {12, "2.5.1"}}),
+                          seg("PID", {{1, "1"},
+                                      {3, "77^^^GOODHEALTH&1.2.3.4.5&ISO^MR~123-45-6789^^^SSA&2.16.840.1.113883.4.1&ISO^SS"},
+                                      {5, "Doe^Jane"}}),
+                          seg("OBR", {{1, "1"}, {3, "F-OID"}, {4, "24323-8^Metabolic panel^2.16.840.1.113883.6.1"}}),
+                          seg("OBX", {{1, "1"}, {2, "NM"}, {3, "2345-7^Glucose^2.16.840.1.113883.6.1"}, {5, "95"},
+                                      {11, "F"}})});
+  auto c = convert(msg);
+  REQUIRE(c.result.ok);
+  const auto& ids = c.one("Patient")["identifier"];
+  CHECK(str(ids[0]["system"]) == "urn:oid:1.2.3.4.5");
+  CHECK(str(ids[1]["system"]) == "http://hl7.org/fhir/sid/us-ssn");
+  CHECK(str(c.all("Observation")[0]["code"]["coding"][0]["system"]) == "http://loinc.org");
+}
+
 TEST_CASE("ADT^A04 and A08: encounter status and class, Provenance activity, no zone") {
   SECTION("A04 outpatient") {
     auto c = convert(adt("A04", "MSG2", "20260315083000",
