@@ -131,6 +131,10 @@ struct SqliteInboxOptions {
   // Size cap: PRAGMA max_page_count on the write connection (0: no cap). Commits that would
   // grow the file past it fail like a full disk (callbacks report Failed).
   int64_t max_page_count = 0;
+  // WAL checkpoints run on a background thread every `checkpoint_interval` (PASSIVE: they
+  // never block the committer), so commits, and the ACKs waiting on them, do not pay for
+  // copying the WAL into the database. Zero: SQLite's automatic checkpoints inside commits.
+  std::chrono::milliseconds checkpoint_interval{100};
   // Fault injection for tests: called inside each write transaction just before COMMIT;
   // returning true makes that commit fail (rolled back, callbacks report Failed).
   std::function<bool()> fail_commit_hook;

@@ -1,4 +1,4 @@
-// Helpers for the inbox tests: a temp directory removed on exit, message builders, and a
+// Helpers for the inbox tests: message builders (and the shared TempDir), and a
 // recorder that collects submit callbacks. Test-only; never linked into the daemon.
 #pragma once
 
@@ -13,27 +13,11 @@
 #include <vector>
 
 #include "gateway/queue/inbox.h"
+#include "tests/support/temp_dir.h"
 
 namespace phrgate::queue::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/phrgate-inbox-XXXXXX";
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using TempDir = phrgate::testing::TempDir;
 
 inline InboxMessage make_message(std::string control_id, std::string sender = "LAB^HOSP_A",
                                  std::string payload = "MSH|^~\\&|LAB|HOSP_A|||") {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -325,4 +326,28 @@ TEST_CASE("8 threads x 2000 submits are each committed exactly once", "[inbox]")
   REQUIRE(count.step());
   CHECK(count.column_int(0) == kThreads * kPerThread);
   CHECK(count.column_int(1) == kThreads * kPerThread);
+}
+
+TEST_CASE("background checkpoints keep the WAL bounded while commits skip them", "[inbox]") {
+  TempDir dir;
+  auto o = options_for(dir);
+  o.checkpoint_interval = std::chrono::milliseconds(10);
+  auto inbox = open_sqlite_inbox(o);
+  // 32 MB of payload: with automatic checkpoints off and no background checkpointer, the
+  // WAL would hold all of it.
+  const std::string payload(8192, 'x');
+  int n = 0;
+  for (int round = 0; round < 8; ++round) {
+    for (int i = 0; i < 500; ++i) {
+      auto m = make_message("CKPT-" + std::to_string(n++));
+      m.payload = payload;
+      inbox->submit(std::move(m), [](SubmitResult, int64_t) {});
+    }
+    inbox->flush();
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  }
+  auto wal = std::filesystem::file_size(dir.file("inbox.db-wal"));
+  INFO("wal bytes: " << wal);
+  CHECK(wal < 16u * 1024 * 1024);
+  CHECK(inbox->stats().pending == 4000);
 }
