@@ -1,15 +1,22 @@
-// Implementation of the "hl7v2_mllp" source (see hl7v2_mllp_source.h).
+// Implementation of the "hl7v2_mllp" source (see hl7v2_mllp_source.h): one frame is one
+// message (or one FHS/BHS batch); it is parsed, judged (hl7v2_acceptance.h), committed to the
+// inbox, and only then answered: original ACK, enhanced-mode accept ACK (or nothing when
+// MSH-15 says so), one batch ACK, or the MLLP release 2 commit block. Never answers before the
+// durable commit, never logs message content (only control ids).
 #include "adapters/hl7v2/hl7v2_mllp_source.h"
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "adapters/common/hl7v2/hl7v2_ack.h"
 #include "adapters/common/hl7v2/hl7v2_message.h"
 #include "adapters/common/hl7v2/hl7v2_time.h"
 #include "adapters/common/mllp/mllp_listener.h"
 #include "adapters/hl7v2/hl7v2_acceptance.h"
+#include "adapters/hl7v2/register_hl7v2.h"
 #include "gateway/core/log.h"
 #include "gateway/core/metrics.h"
 #include "gateway/queue/inbox.h"
@@ -18,6 +25,79 @@ namespace phrgate::hl7v2 {
 namespace {
 
 constexpr std::string_view kContentType = "application/hl7-v2";
+// MLLP release 2 commit acknowledgement / negative commit acknowledgement block payloads.
+constexpr std::string_view kCommitAck = "\x06";
+constexpr std::string_view kCommitNak = "\x15";
+constexpr std::string_view kCommitFailedText = "message could not be stored; resend it";
+
+// What to do with a frame's Responder once the commit has an outcome.
+struct Answer {
+  enum class Kind { Send, Skip, Close } kind = Kind::Close;
+  std::string payload;
+  static Answer send(std::string p) { return {Kind::Send, std::move(p)}; }
+  static Answer skip() { return {Kind::Skip, {}}; }
+  static Answer close() { return {}; }
+};
+
+void deliver(const mllp::Responder& responder, const Answer& a) {
+  switch (a.kind) {
+    case Answer::Kind::Send: responder.respond(a.payload); break;
+    case Answer::Kind::Skip: responder.skip(); break;
+    case Answer::Kind::Close: break;  // dropping every copy closes the connection
+  }
+}
+
+// MSH-15 (table 0155) decides whether an accept acknowledgement is sent: AL always, NE never,
+// ER only for errors and rejections, SU only for success. Empty or unknown: always.
+bool accept_ack_wanted(std::string_view accept_type, bool success) {
+  if (accept_type == "NE") return false;
+  if (accept_type == "ER") return !success;
+  if (accept_type == "SU") return success;
+  return true;
+}
+
+AckCode commit_code(AckCode original) {
+  switch (original) {
+    case AckCode::AA: return AckCode::CA;
+    case AckCode::AE: return AckCode::CE;
+    default: return AckCode::CR;
+  }
+}
+
+bool is_batch(std::string_view payload) {
+  std::size_t i = 0;
+  while (i < payload.size() && (payload[i] == '\r' || payload[i] == '\n' || payload[i] == ' ')) ++i;
+  const std::string_view rest = payload.substr(i);
+  return rest.substr(0, 3) == "FHS" || rest.substr(0, 3) == "BHS";
+}
+
+// The BHS line of a batch, or its FHS when there is no BHS (empty when neither).
+std::string_view batch_header_line(std::string_view payload) {
+  std::string_view fhs;
+  std::size_t pos = 0;
+  while (pos < payload.size()) {
+    std::size_t end = payload.find_first_of("\r\n", pos);
+    if (end == std::string_view::npos) end = payload.size();
+    const std::string_view line = payload.substr(pos, end - pos);
+    if (line.substr(0, 3) == "BHS") return line;
+    if (line.substr(0, 3) == "FHS" && fhs.empty()) fhs = line;
+    if (line.substr(0, 3) == "MSH") break;
+    pos = end + 1;
+  }
+  return fhs;
+}
+
+// One message judged: the original-mode verdict and its error, the row to commit, and the
+// acknowledgement types the sender asked for.
+struct Judged {
+  queue::InboxMessage row;
+  AckCode code = AckCode::AA;
+  ErrorCode error = ErrorCode::ApplicationInternalError;
+  std::string error_text;
+  std::string location;
+  RequestedAckTypes requested;
+  bool asks_enhanced() const { return !requested.accept.empty() || !requested.application.empty(); }
+};
 
 class Hl7v2MllpSource final : public pipeline::Source {
  public:
@@ -40,6 +120,8 @@ class Hl7v2MllpSource final : public pipeline::Source {
       lo.tls = t;
     }
     lo.log_name = name_;
+    release2_ = config::get_int(o, "mllp_release", 1) == 2;
+    as_requested_ = config::get_string(o, "acknowledgement_mode", "as_requested") == "as_requested";
     settings_.default_zone = config::get_string(o, "default_timezone", "Z");
     if (auto it = o.FindMember("accept_processing_ids"); it != o.MemberEnd() && it->value.IsArray()) {
       for (const auto& v : it->value.GetArray()) accepted_processing_ids_ += v.GetString();
@@ -48,10 +130,10 @@ class Hl7v2MllpSource final : public pipeline::Source {
     }
     std::string labels = "source=\"" + name_ + "\"";
     received_ = &deps.metrics.counter("phrgate_messages_received_total", "Messages received per source", labels);
-    acked_ = &deps.metrics.counter("phrgate_messages_acknowledged_total", "Messages acknowledged AA after a durable commit", labels);
-    rejected_ = &deps.metrics.counter("phrgate_messages_rejected_total", "Messages answered AE or AR (kept in the inbox)", labels);
+    acked_ = &deps.metrics.counter("phrgate_messages_acknowledged_total", "Messages accepted (AA/CA) after a durable commit", labels);
+    rejected_ = &deps.metrics.counter("phrgate_messages_rejected_total", "Messages answered AE/AR or CE/CR (kept in the inbox)", labels);
     duplicates_ = &deps.metrics.counter("phrgate_messages_duplicate_total", "Repeated MSH-10 from the same sender, answered AA, not processed again", labels);
-    commit_failures_ = &deps.metrics.counter("phrgate_commit_failures_total", "Inbox commits that failed (no ACK sent; sender resends)", labels);
+    commit_failures_ = &deps.metrics.counter("phrgate_commit_failures_total", "Inbox commits that failed (not stored; sender resends)", labels);
     commit_latency_ = &deps.metrics.histogram("phrgate_commit_seconds", "Time from a frame's arrival to its durable commit", labels);
     listener_ = std::make_unique<mllp::MllpListener>(
         deps.io, lo, [this](mllp::MllpFrame frame) { on_frame(std::move(frame)); });
@@ -66,7 +148,8 @@ class Hl7v2MllpSource final : public pipeline::Source {
   void start() override {
     listener_->start();
     log::info("source.listening", {{"source", name_}, {"type", "hl7v2_mllp"},
-                                    {"port", std::to_string(listener_->port())}});
+                                    {"port", std::to_string(listener_->port())},
+                                    {"mllp_release", release2_ ? "2" : "1"}});
   }
 
   void stop_accepting() override { listener_->stop(); }
@@ -96,81 +179,224 @@ class Hl7v2MllpSource final : public pipeline::Source {
 
   pipeline::ConvertSettings convert_settings() const override { return settings_; }
 
-  uint16_t port() const { return listener_->port(); }
-
  private:
+  // Enhanced mode is used when configured to follow MSH-15/16 and the sender set either.
+  bool enhanced(const Judged& j) const { return as_requested_ && j.asks_enhanced(); }
+
   std::string next_ack_id() {
     return ack_prefix_ + "-" + std::to_string(ack_seq_.fetch_add(1, std::memory_order_relaxed));
   }
 
-  void on_frame(mllp::MllpFrame frame) {
-    received_->inc();
-    auto t0 = std::chrono::steady_clock::now();
-    queue::InboxMessage row;
-    row.source = name_;
-    row.content_type = std::string(kContentType);
-    std::string ack;
-    std::string ack_id = next_ack_id();
-    std::string now = now_hl7();
-    AckOptions opts{ack_id, now};
-    AckCode code = AckCode::AA;
+  // Parses and judges one message; `ack` receives the acknowledgement for the sender's mode
+  // (original or enhanced accept) when `build_acks` is set, and `failed_ack` the enhanced-mode
+  // CR for a commit that fails (empty in original mode).
+  Judged judge(std::string_view text, bool build_acks, const AckOptions& opts, std::string* ack,
+               std::string* failed_ack, const std::string& peer) {
+    Judged j;
+    j.row.source = name_;
+    j.row.content_type = std::string(kContentType);
     ParseError perr;
-    std::string log_control_id;
-    {
-      auto msg = Message::parse(frame.payload, &perr);
-      if (!msg) {
-        code = AckCode::AR;
-        ack = build_reject_for_unparseable(frame.payload, perr, opts);
-        row.status = queue::InboxStatus::Rejected;
-        row.error = perr.text;
-        log::warn("hl7v2.unparseable", {{"source", name_}, {"peer", frame.peer}, {"error", perr.text},
-                                        {"location", perr.location}});
-      } else {
-        fill_row_header(msg->header(), row);
-        log_control_id = row.control_id;
-        Acceptance v = check_acceptance(*msg, accepted_processing_ids_);
-        code = v.code;
-        if (v.code != AckCode::AA) {
-          row.status = queue::InboxStatus::Rejected;
-          row.error = v.text;
-          ack = build_ack(*msg, v.code, opts, v.error, v.text, v.location);
-          log::warn("hl7v2.rejected", {{"source", name_}, {"control_id", log_control_id}, {"ack", std::string(to_string(v.code))},
-                                       {"error", v.text}});
-        } else {
-          ack = build_ack(*msg, AckCode::AA, opts);
+    auto msg = Message::parse(text, &perr);
+    if (!msg) {
+      j.code = AckCode::AR;
+      j.error = perr.code;
+      j.error_text = perr.text;
+      j.location = perr.location;
+      j.requested = salvage_ack_types(text);
+      j.row.status = queue::InboxStatus::Rejected;
+      j.row.error = perr.text;
+      log::warn("hl7v2.unparseable", {{"source", name_}, {"peer", peer}, {"error", perr.text},
+                                      {"location", perr.location}});
+      if (build_acks) {
+        AckCode c = enhanced(j) ? AckCode::CR : AckCode::AR;
+        *ack = build_reject_for_unparseable(text, perr, opts, c);
+        if (enhanced(j)) {
+          ParseError store_err{ErrorCode::ApplicationInternalError, std::string(kCommitFailedText), -1, {}};
+          *failed_ack = build_reject_for_unparseable(text, store_err, opts, AckCode::CR);
         }
       }
+      return j;
     }
-    row.payload = std::move(frame.payload);
-    row.ack = ack;
-    deps_.inbox.submit(std::move(row), [this, responder = frame.responder, ack = std::move(ack), code, t0,
-                                        control_id = std::move(log_control_id)](queue::SubmitResult r, int64_t) {
-      switch (r) {
-        case queue::SubmitResult::Committed:
-        case queue::SubmitResult::Duplicate:
-          commit_latency_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-          if (r == queue::SubmitResult::Duplicate) {
-            duplicates_->inc();
-            log::info("hl7v2.duplicate", {{"source", name_}, {"control_id", control_id}});
-          }
-          (code == AckCode::AA ? acked_ : rejected_)->inc();
-          responder.respond(ack);
-          if (r == queue::SubmitResult::Committed && code == AckCode::AA && deps_.notify_pipeline)
-            deps_.notify_pipeline();
-          break;
-        case queue::SubmitResult::Failed:
-          commit_failures_->inc();
-          log::error("hl7v2.commit_failed", {{"source", name_}, {"control_id", control_id},
-                                             {"action", "no ACK sent; connection closed so the sender resends"}});
-          break;  // the responder is dropped unanswered: the listener closes the connection
+    const MessageHeader& h = msg->header();
+    fill_row_header(h, j.row);
+    j.requested.accept.assign(h.accept_ack_type);
+    j.requested.application.assign(h.application_ack_type);
+    Acceptance v = check_acceptance(*msg, accepted_processing_ids_);
+    j.code = v.code;
+    j.error = v.error;
+    j.error_text = v.text;
+    j.location = v.location;
+    if (v.code != AckCode::AA) {
+      j.row.status = queue::InboxStatus::Rejected;
+      j.row.error = v.text;
+      log::warn("hl7v2.rejected", {{"source", name_}, {"control_id", j.row.control_id},
+                                   {"ack", std::string(to_string(v.code))}, {"error", v.text}});
+    }
+    if (as_requested_ && !j.requested.application.empty() && j.requested.application != "NE") {
+      log::info("hl7v2.application_ack_requested",
+                {{"source", name_}, {"control_id", j.row.control_id}, {"msh16", j.requested.application},
+                 {"action", "not sent: application acknowledgements are not implemented"}});
+    }
+    if (build_acks) {
+      const AckCode c = enhanced(j) ? commit_code(v.code) : v.code;
+      *ack = c == AckCode::AA || c == AckCode::CA ? build_ack(*msg, c, opts)
+                                                  : build_ack(*msg, c, opts, v.error, v.text, v.location);
+      if (enhanced(j))
+        *failed_ack = build_ack(*msg, AckCode::CR, opts, ErrorCode::ApplicationInternalError, kCommitFailedText);
+    }
+    return j;
+  }
+
+  void on_frame(mllp::MllpFrame frame) {
+    if (is_batch(frame.payload)) on_batch(std::move(frame));
+    else on_message(std::move(frame));
+  }
+
+  void on_message(mllp::MllpFrame frame) {
+    received_->inc();
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string ack_id = next_ack_id();
+    const std::string now = now_hl7();
+    const AckOptions opts{ack_id, now};
+    std::string ack;
+    std::string failed_ack;
+    Judged j = judge(frame.payload, !release2_, opts, &ack, &failed_ack, frame.peer);
+    const bool success = j.code == AckCode::AA;
+
+    Answer on_commit;
+    Answer on_failure;
+    if (release2_) {
+      // MLLP R2: the commit block is the receiver's answer; no HL7 ACK content block.
+      on_commit = Answer::send(std::string(kCommitAck));
+      on_failure = Answer::send(std::string(kCommitNak));
+    } else if (!enhanced(j)) {
+      on_commit = Answer::send(ack);
+      on_failure = Answer::close();  // original mode: no ACK, the sender resends
+    } else {
+      on_commit = accept_ack_wanted(j.requested.accept, success) ? Answer::send(ack) : Answer::skip();
+      // A CR tells the sender to resend; when MSH-15 forbids it, closing is the only signal left.
+      on_failure = accept_ack_wanted(j.requested.accept, false) ? Answer::send(failed_ack) : Answer::close();
+    }
+    if (on_commit.kind == Answer::Kind::Send && !release2_) j.row.ack = on_commit.payload;
+    j.row.payload = std::move(frame.payload);
+    std::string control_id = j.row.control_id;
+    deps_.inbox.submit(std::move(j.row), [this, responder = frame.responder, on_commit = std::move(on_commit),
+                                          on_failure = std::move(on_failure), success, t0,
+                                          control_id = std::move(control_id)](queue::SubmitResult r, int64_t) {
+      if (r == queue::SubmitResult::Failed) {
+        commit_failures_->inc();
+        log::error("hl7v2.commit_failed", {{"source", name_}, {"control_id", control_id},
+                                           {"action", on_failure.kind == Answer::Kind::Close
+                                                          ? "no ACK sent; connection closed so the sender resends"
+                                                          : "answered CR/NAK so the sender resends"}});
+        deliver(responder, on_failure);
+        return;
       }
+      commit_latency_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      if (r == queue::SubmitResult::Duplicate) {
+        duplicates_->inc();
+        log::info("hl7v2.duplicate", {{"source", name_}, {"control_id", control_id}});
+      }
+      (success ? acked_ : rejected_)->inc();
+      deliver(responder, on_commit);
+      if (r == queue::SubmitResult::Committed && success && deps_.notify_pipeline) deps_.notify_pipeline();
     });
+  }
+
+  // A batch in one frame: every message becomes its own row; one answer once all are reported.
+  struct BatchProgress {
+    std::mutex mutex;
+    std::size_t remaining = 0;
+    bool failed = false;
+    bool any_new_accepted = false;
+    std::vector<int64_t> committed_ids;
+  };
+
+  void on_batch(mllp::MllpFrame frame) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string ack_id = next_ack_id();
+    const std::string now = now_hl7();
+    const AckOptions opts{ack_id, now};
+    const std::vector<std::string_view> texts = split_messages(frame.payload);
+    std::vector<Judged> judged;
+    std::vector<BatchMessageError> errors;
+    judged.reserve(texts.size());
+    bool any_ar = false;
+    std::string version;
+    std::string processing_id;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      received_->inc();
+      Judged j = judge(texts[i], false, opts, nullptr, nullptr, frame.peer);
+      if (version.empty()) {
+        ParseError ignored;
+        if (auto m = Message::parse(texts[i], &ignored)) {
+          version.assign(m->header().version);
+          processing_id.assign(m->header().processing_id);
+        }
+      }
+      if (j.code != AckCode::AA) {
+        any_ar = any_ar || j.code == AckCode::AR;
+        errors.push_back({i + 1, j.row.control_id, j.error, j.error_text});
+      }
+      j.row.payload.assign(texts[i]);
+      judged.push_back(std::move(j));
+    }
+    const AckCode code = any_ar ? AckCode::AR : errors.empty() ? AckCode::AA : AckCode::AE;
+    std::string batch_ack;
+    if (!release2_)
+      batch_ack = build_batch_ack(batch_header_line(frame.payload), code, errors, opts, version, processing_id);
+    log::info("hl7v2.batch", {{"source", name_}, {"messages", std::to_string(judged.size())},
+                              {"failed", std::to_string(errors.size())}, {"ack", std::string(to_string(code))}});
+
+    auto progress = std::make_shared<BatchProgress>();
+    progress->remaining = judged.size();
+    for (Judged& j : judged) {
+      const bool success = j.code == AckCode::AA;
+      deps_.inbox.submit(std::move(j.row), [this, progress, success, t0, responder = frame.responder,
+                                            batch_ack](queue::SubmitResult r, int64_t id) {
+        bool last = false;
+        {
+          std::lock_guard<std::mutex> lock(progress->mutex);
+          if (r == queue::SubmitResult::Failed) progress->failed = true;
+          if (r == queue::SubmitResult::Committed) progress->committed_ids.push_back(id);
+          if (r == queue::SubmitResult::Committed && success) progress->any_new_accepted = true;
+          last = --progress->remaining == 0;
+        }
+        if (r == queue::SubmitResult::Failed) commit_failures_->inc();
+        else (success ? acked_ : rejected_)->inc();
+        if (r == queue::SubmitResult::Duplicate) duplicates_->inc();
+        if (last) finish_batch(*progress, responder, batch_ack, t0);
+      });
+    }
+  }
+
+  // Runs on the inbox thread once every message of a batch has been reported.
+  void finish_batch(BatchProgress& p, const mllp::Responder& responder, const std::string& batch_ack,
+                    std::chrono::steady_clock::time_point t0) {
+    if (p.failed) {
+      log::error("hl7v2.batch_commit_failed",
+                 {{"source", name_}, {"stored", std::to_string(p.committed_ids.size())},
+                  {"action", release2_ ? "answered NAK so the sender resends"
+                                       : "no ACK sent; connection closed so the sender resends"}});
+      if (release2_) responder.respond(std::string(kCommitNak));
+      return;  // rows already stored come back as duplicates on the resend
+    }
+    commit_latency_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (release2_) {
+      responder.respond(std::string(kCommitAck));
+    } else {
+      for (int64_t id : p.committed_ids) deps_.inbox.set_ack(id, batch_ack);  // queued before the reply
+      responder.respond(batch_ack);
+    }
+    if (p.any_new_accepted && deps_.notify_pipeline) deps_.notify_pipeline();
   }
 
   std::string name_;
   pipeline::SourceDeps& deps_;
   pipeline::ConvertSettings settings_;
   std::string accepted_processing_ids_;
+  bool release2_ = false;
+  bool as_requested_ = true;  // "acknowledgement_mode": "as_requested" (the default)
   std::unique_ptr<mllp::MllpListener> listener_;
   std::string ack_prefix_;
   std::atomic<uint64_t> ack_seq_{1};

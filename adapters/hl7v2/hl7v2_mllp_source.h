@@ -1,8 +1,9 @@
-// Source type "hl7v2_mllp": HL7 v2 messages over MLLP (plain or TLS).
-// For every frame: parse the header, decide AA / AE / AR, commit the original bytes to the
-// durable inbox (rejected messages too, with their error, for an operator), and only then
-// send the acknowledgement. If the commit fails, no ACK is sent and the connection is
-// closed, so the sender resends: an acknowledged message is never lost.
+// Source type "hl7v2_mllp": HL7 v2 messages over MLLP (plain or TLS). Built by the registry.
+// For every frame: parse, decide AA / AE / AR, commit the original bytes to the durable inbox
+// (rejected messages too, with their error), and only then answer: an original-mode ACK, an
+// enhanced-mode accept ACK (CA/CE/CR, as MSH-15 asks), one ACK for an FHS/BHS batch, or the
+// MLLP release 2 commit block. A failed commit is never acknowledged as stored (no ACK and the
+// connection closed, or CR / NAK): an acknowledged message is never lost. See README.md.
 #pragma once
 
 #include <memory>

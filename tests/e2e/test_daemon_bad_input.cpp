@@ -61,7 +61,11 @@ std::string ack_code(const std::string& ack) {
 
 TEST_CASE("daemon: every corpus file and random garbage gets an ACK, and the daemon survives", "[e2e][fault]") {
   TempDir dir;
-  DaemonProcess daemon(dir.path(), basic_config(dir.path(), kToken));
+  // Original mode: every frame gets exactly one reply (corpus messages asking for enhanced
+  // mode with MSH-15 = NE would otherwise, rightly, get none).
+  std::string config = basic_config(dir.path(), kToken);
+  config.replace(config.find("\"default_timezone\""), 0, "\"acknowledgement_mode\": \"original\", ");
+  DaemonProcess daemon(dir.path(), config);
   daemon.start();
 
   std::vector<std::string> frames = corpus_frames();

@@ -261,6 +261,11 @@ std::string build_ack(const Message& original, AckCode code, const AckOptions& o
 
 std::string build_reject_for_unparseable(std::string_view raw, const ParseError& error,
                                          const AckOptions& opts) {
+  return build_reject_for_unparseable(raw, error, opts, AckCode::AR);
+}
+
+std::string build_reject_for_unparseable(std::string_view raw, const ParseError& error,
+                                         const AckOptions& opts, AckCode code) {
   const Delimiters dd{};
   std::string sending_app, sending_fac, receiving_app, receiving_fac, control_id, processing;
   std::string trigger;
@@ -316,10 +321,87 @@ std::string build_reject_for_unparseable(std::string_view raw, const ParseError&
   out.push_back('|');
   escape_append(out, version, dd);
   out.push_back('\r');
-  out.append("MSA|AR|");
+  out.append("MSA|");
+  out.append(to_string(code));
+  out.push_back('|');
   out.append(control_id);
   out.push_back('\r');
   append_err(out, dd, uses_legacy_err(version), error.code, error.text, error.location);
+  return out;
+}
+
+RequestedAckTypes salvage_ack_types(std::string_view raw) {
+  RequestedAckTypes out;
+  std::size_t start = 0;
+  while (start < raw.size() && (raw[start] == '\r' || raw[start] == '\n')) ++start;
+  std::size_t end = start;
+  while (end < raw.size() && raw[end] != '\r' && raw[end] != '\n') ++end;
+  const std::string_view first_line = raw.substr(start, end - start);
+  Delimiters d;
+  if (!read_delimiters(first_line, d, nullptr)) return out;
+  const Segment msh(first_line, &d);
+  const auto take = [](std::string_view v, std::string& into) {
+    if (v.size() <= 2 && all_upper_or_digit(v)) into.assign(v);  // table 0155 codes only
+  };
+  take(msh.get(15), out.accept);
+  take(msh.get(16), out.application);
+  return out;
+}
+
+std::string build_batch_ack(std::string_view batch_header, AckCode code,
+                            const std::vector<BatchMessageError>& errors, const AckOptions& opts,
+                            std::string_view version, std::string_view processing_id) {
+  // Read the BHS/FHS like an MSH (same first fields), so field(n) is BHS-n.
+  std::string header_text = "MSH";
+  if (batch_header.size() > 3) header_text.append(batch_header.substr(3));
+  Delimiters d;
+  if (!read_delimiters(header_text, d, nullptr)) {
+    d = Delimiters{};
+    header_text = "MSH|^~\\&";
+  }
+  const Segment bhs(header_text, &d);
+  if (!plausible_version(version)) version = opts.fallback_version;
+  if (processing_id.empty() || processing_id.size() > 3 || !all_upper_or_digit(processing_id))
+    processing_id = "P";
+  const char fs = d.field;
+
+  std::string out;
+  out.append("MSH");
+  append_encoding_chars(out, d);
+  for (const std::size_t n : {std::size_t{5}, std::size_t{6}, std::size_t{3}, std::size_t{4}}) {  // receiver and sender swapped
+    out.push_back(fs);
+    const std::string_view v = bhs.field(n);
+    if (v.size() <= kMaxSalvagedField) out.append(v);
+  }
+  out.push_back(fs);
+  escape_append(out, opts.timestamp, d);
+  out.push_back(fs);
+  out.push_back(fs);
+  out.append("ACK");
+  out.push_back(fs);
+  escape_append(out, opts.ack_control_id, d);
+  out.push_back(fs);
+  out.append(processing_id);
+  out.push_back(fs);
+  out.append(version);
+  out.push_back('\r');
+
+  out.append("MSA");
+  out.push_back(fs);
+  out.append(to_string(code));
+  out.push_back(fs);
+  const std::string_view batch_control_id = bhs.field(11);
+  if (batch_control_id.size() <= kMaxSalvagedControlId) out.append(batch_control_id);
+  out.push_back('\r');
+
+  const bool legacy = uses_legacy_err(version);
+  for (const BatchMessageError& e : errors) {
+    std::string text = "message " + std::to_string(e.index) + " (MSH-10 " +
+                       (e.control_id.size() <= kMaxSalvagedControlId ? e.control_id : std::string("?")) +
+                       "): " + (e.text.empty() ? std::string(describe(e.error)) : e.text);
+    const std::string location = "MSH^" + std::to_string(e.index);
+    append_err(out, d, legacy, e.error, text, location);
+  }
   return out;
 }
 

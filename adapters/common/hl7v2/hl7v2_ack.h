@@ -1,11 +1,13 @@
-// Builds HL7 v2 acknowledgements (original mode: MSA-1 AA / AE / AR) for a received message.
+// Builds HL7 v2 acknowledgements (original mode AA/AE/AR, enhanced-mode accept CA/CE/CR, and
+// one ACK for a whole batch) for received messages.
 // The ACK swaps sender and receiver, echoes MSH-10 in MSA-2, answers in the sender's
-// version, and carries an ERR segment (HL7 table 0357 code and operator text) on AE/AR.
+// version, and carries an ERR segment (HL7 table 0357 code and operator text) on AE/AR/CE/CR.
 // Never puts message content (PHI) into the ACK beyond the control id.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "adapters/common/hl7v2/hl7v2_message.h"
 
@@ -34,5 +36,34 @@ std::string build_ack(const Message& original, AckCode code, const AckOptions& o
 // delimiters, MSA-2 holding whatever control id could be salvaged (possibly empty).
 std::string build_reject_for_unparseable(std::string_view raw, const ParseError& error,
                                          const AckOptions& opts);
+
+// The same, answering `code` in MSA-1 (AR in original mode, CR for an enhanced-mode sender).
+std::string build_reject_for_unparseable(std::string_view raw, const ParseError& error,
+                                         const AckOptions& opts, AckCode code);
+
+// MSH-15 and MSH-16 (accept / application acknowledgement types) salvaged from the first
+// line of input that may not parse as a whole; empty when absent or unreadable.
+struct RequestedAckTypes {
+  std::string accept;       // MSH-15
+  std::string application;  // MSH-16
+};
+RequestedAckTypes salvage_ack_types(std::string_view raw);
+
+// One message of a batch that was not accepted, for build_batch_ack().
+struct BatchMessageError {
+  std::size_t index = 0;   // 1-based position of the message in the batch
+  std::string control_id;  // its MSH-10 (may be empty when unparseable)
+  ErrorCode error = ErrorCode::ApplicationInternalError;
+  std::string text;        // gateway-made reason, no PHI
+};
+
+// One ACK answering a whole batch (FHS/BHS, messages, BTS/FTS). `batch_header` is the BHS
+// segment text (or the FHS when there is no BHS). Routing fields come swapped from it,
+// MSA-2 is its field 11 (batch control id), MSH-11/12 are `processing_id`/`version` (from
+// the batch's first message; fallbacks when empty). One ERR per failed message, its text
+// naming the message by position and MSH-10, its location "MSH^<position>".
+std::string build_batch_ack(std::string_view batch_header, AckCode code,
+                            const std::vector<BatchMessageError>& errors, const AckOptions& opts,
+                            std::string_view version, std::string_view processing_id);
 
 }  // namespace phrgate::hl7v2

@@ -62,6 +62,11 @@ class Connection final : public ConnectionBase,
                         self->on_reply(sequence, std::move(p));
                       });
   }
+  void post_skip(std::uint64_t sequence) override {
+    boost::asio::post(stream_.get_executor(), [self = this->shared_from_this(), sequence] {
+      self->on_reply(sequence, std::nullopt);
+    });
+  }
   void post_abandoned(std::uint64_t sequence) override {
     boost::asio::post(stream_.get_executor(), [self = this->shared_from_this(), sequence] {
       self->on_abandoned(sequence);
@@ -163,7 +168,7 @@ class Connection final : public ConnectionBase,
       return false;
     }
     const std::uint64_t sequence = next_sequence_++;
-    pending_.emplace_back(std::nullopt);
+    pending_.emplace_back();
     ++in_flight_;
     shared_->frames_received.fetch_add(1, std::memory_order_relaxed);
     MllpFrame frame;
@@ -244,18 +249,28 @@ class Connection final : public ConnectionBase,
     return false;
   }
 
-  void on_reply(std::uint64_t sequence, std::string payload) {
+  // `payload` empty: the frame was answered with skip() and nothing is written for it.
+  void on_reply(std::uint64_t sequence, std::optional<std::string> payload) {
     if (closed_ || sequence < first_pending_sequence_) return;
     const std::uint64_t index = sequence - first_pending_sequence_;
     if (index >= pending_.size()) return;  // impossible for a slot this connection made
-    pending_[index] = std::move(payload);
-    while (!pending_.empty() && pending_.front().has_value()) {
-      append_framed(queued_out_, *pending_.front());
-      ++queued_frames_;
+    pending_[index].ready = true;
+    if (payload) pending_[index].payload = std::move(*payload);
+    else pending_[index].skip = true;
+    bool skipped = false;
+    while (!pending_.empty() && pending_.front().ready) {
+      if (pending_.front().skip) {
+        --in_flight_;  // nothing to write: done with this frame now
+        skipped = true;
+      } else {
+        append_framed(queued_out_, pending_.front().payload);
+        ++queued_frames_;
+      }
       pending_.pop_front();
       ++first_pending_sequence_;
     }
     start_write();
+    if (skipped) advance();  // room for more frames, or the last answer before closing
   }
 
   void on_abandoned(std::uint64_t sequence) {
@@ -396,7 +411,12 @@ class Connection final : public ConnectionBase,
   bool closed_ = false;
   std::uint64_t next_sequence_ = 0;
   std::uint64_t first_pending_sequence_ = 0;       // sequence of pending_.front()
-  std::deque<std::optional<std::string>> pending_;  // replies not yet queued, arrival order
+  struct PendingReply {
+    bool ready = false;  // answered (respond or skip)
+    bool skip = false;   // answered with nothing to write
+    std::string payload;
+  };
+  std::deque<PendingReply> pending_;                // replies not yet queued, arrival order
   std::uint64_t in_flight_ = 0;                     // handed out, reply not yet written
   std::string queued_out_;                          // framed replies waiting for the writer
   std::uint64_t queued_frames_ = 0;

@@ -63,6 +63,11 @@ void Responder::respond(std::string payload) const {
   }
 }
 
+void Responder::skip() const {
+  if (!slot_ || slot_->used.exchange(true, std::memory_order_acq_rel)) return;
+  if (auto connection = slot_->connection.lock()) connection->post_skip(slot_->sequence);
+}
+
 bool Responder::responded() const { return slot_ && slot_->used.load(std::memory_order_acquire); }
 
 // ---- Shared ----------------------------------------------------------------------------

@@ -45,12 +45,14 @@ struct ReplySlot;
 // Handle for answering one frame. Copyable; respond() may be called from any thread, and
 // only the first call on any copy counts. If the connection is gone, respond() does nothing.
 // If every copy is dropped without responding, the connection is closed (its later replies
-// could no longer be written in order).
+// could no longer be written in order). skip() answers a frame with no reply at all (e.g. an
+// HL7 message whose MSH-15 says "never acknowledge"): later replies still go out in order.
 class Responder {
  public:
   Responder() = default;  // answers nothing
   explicit Responder(std::shared_ptr<detail::ReplySlot> slot) : slot_(std::move(slot)) {}
   void respond(std::string payload) const;
+  void skip() const;  // counts as the one answer, writes nothing
   bool responded() const;
 
  private:

@@ -27,6 +27,7 @@ class ConnectionBase {
  public:
   virtual ~ConnectionBase() = default;
   virtual void post_reply(std::uint64_t sequence, std::string payload) = 0;
+  virtual void post_skip(std::uint64_t sequence) = 0;  // answered with nothing to write
   virtual void post_abandoned(std::uint64_t sequence) = 0;
   virtual void post_drain() = 0;
   virtual void post_force_close() = 0;

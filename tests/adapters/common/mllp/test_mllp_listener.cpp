@@ -235,6 +235,34 @@ TEST_CASE("replies are written in arrival order even when answered out of order"
   CHECK(client.read_reply() == "R4");  // not "again"
 }
 
+TEST_CASE("skip() answers a frame with nothing and keeps later replies in order", "[mllp][listener]") {
+  QuietLog quiet;
+  HeldFrames held;
+  IoThreads io;
+  MllpListenerOptions options = local_options();
+  options.max_in_flight_per_connection = 2;
+  MllpListener listener(io.io, options, [&](MllpFrame f) { held.add(std::move(f)); });
+  listener.start();
+  MllpClient client(quick_client());
+  client.connect("127.0.0.1", listener.port());
+  client.write_raw(framed("one") + framed("two") + framed("three"));
+  REQUIRE(wait_until([&] { return held.size() == 2; }));
+  held.at(1).responder.respond("R2");
+  held.at(0).responder.skip();
+  held.at(0).responder.respond("late");  // the skip was the one answer
+  CHECK(held.at(0).responder.responded());
+  CHECK(client.read_reply() == "R2");
+  REQUIRE(wait_until([&] { return held.size() == 3; }));  // the skip freed an in-flight slot
+  held.at(2).responder.skip();
+  client.write_raw(framed("four"));
+  REQUIRE(wait_until([&] { return held.size() == 4; }));
+  held.at(3).responder.respond("R4");
+  CHECK(client.read_reply() == "R4");
+  // The counter moves in the write's completion handler, which may run after the client read.
+  CHECK(wait_until([&] { return listener.stats().replies_written == 2; }));
+  CHECK(listener.stats().active_connections == 1);  // a skip does not close the connection
+}
+
 TEST_CASE("with max_in_flight frames unanswered the connection stops reading", "[mllp][listener]") {
   QuietLog quiet;
   HeldFrames held;
