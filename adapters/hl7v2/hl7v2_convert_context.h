@@ -227,10 +227,24 @@ void write_patient(ConvertContext& c, const Fields& pid);
 void write_encounter(ConvertContext& c, const Fields& pv1, std::string id);
 // OBX-5/6 -> Observation.value[x]; false when nothing was written (empty or unsupported type).
 bool write_observation_value(ConvertContext& c, const Fields& obx);
+// Quantity.unit/system/code from a units CWE (OBX-6, RXA-7) into an open Quantity object.
+void unit_fields(ConvertContext& c, std::string_view units);
 // OBX-7 -> Observation.referenceRange (low/high parsed from "a-b", "<b", ">a"; text always).
 void write_reference_range(ConvertContext& c, const Fields& obx);
 // Observations and DiagnosticReports (ORU order groups, ADT OBX). Returns false after
 // fail() when a required field is missing.
 bool write_results(ConvertContext& c);
+// True when a resource of this type and id was already written by this conversion (the
+// same allergen, diagnosis, ... sent twice in one message is written once).
+bool already_written(const ConvertContext& c, std::string_view type, std::string_view id);
+// ADT/VXU clinical segments, one resource each (skipped when the segment has no content).
+void write_allergy(ConvertContext& c, const Fields& al1);           // AL1 -> AllergyIntolerance
+void write_condition(ConvertContext& c, const Fields& dg1);         // DG1 -> Condition
+void write_procedure(ConvertContext& c, const Fields& pr1);         // PR1 -> Procedure
+void write_related_person(ConvertContext& c, const Fields& nk1);    // NK1 -> RelatedPerson
+// RXA (+ its RXR, may be null) -> Immunization (VXU^V04).
+void write_immunization(ConvertContext& c, const Fields& rxa, const Segment* rxr);
+// ORC/OBR order groups -> ServiceRequests (ORM^O01, OML^O21).
+void write_service_requests(ConvertContext& c);
 
 }  // namespace phrgate::hl7v2::detail

@@ -272,7 +272,11 @@ bool write_observation(ConvertContext& c, std::size_t index, Order* o, std::size
 
 bool write_results(ConvertContext& c) {
   const auto& segs = c.msg.segments();
-  const bool is_oru = c.msg.header().message_code == "ORU";
+  const std::string_view code = c.msg.header().message_code;
+  const bool is_oru = code == "ORU";
+  // ORM/OML OBX belong to their OBR's order too (code fallback, OBR-7 time, order-number ids),
+  // but an order is not a report: no DiagnosticReport is written for it.
+  const bool grouped = is_oru || code == "ORM" || code == "OML";
   std::optional<Order> order;
   std::vector<std::string> used_order_numbers;
   const Segment* pending_orc = nullptr;
@@ -280,23 +284,23 @@ bool write_results(ConvertContext& c) {
   std::size_t obx_ordinal = 0;
   for (std::size_t i = 0; i < segs.size(); ++i) {
     const std::string_view id = segs[i].id();
-    if (is_oru && id == "ORC") {
-      if (order) write_report(c, *order);
+    if (grouped && id == "ORC") {
+      if (order && is_oru) write_report(c, *order);
       order.reset();
       pending_orc = &segs[i];
-    } else if (is_oru && id == "OBR") {
-      if (order) write_report(c, *order);
+    } else if (grouped && id == "OBR") {
+      if (order && is_oru) write_report(c, *order);
       order.emplace(segs[i]);
       open_order(c, *order, pending_orc, ++obr_ordinal, used_order_numbers);
       pending_orc = nullptr;
     } else if (id == "OBX") {
       ++obx_ordinal;
       // OBX between an ORC and its OBR: v2.8 ORDER_DOCUMENT, not mapped by the IG for R4.
-      if (is_oru && pending_orc) continue;
+      if (grouped && pending_orc) continue;
       if (!write_observation(c, i, order ? &*order : nullptr, obx_ordinal)) return false;
     }
   }
-  if (order) write_report(c, *order);
+  if (order && is_oru) write_report(c, *order);
   return true;
 }
 

@@ -6,7 +6,6 @@
 #include "adapters/hl7v2/hl7v2_convert_context.h"
 
 namespace phrgate::hl7v2::detail {
-namespace {
 
 // Writes Quantity.unit/system/code from OBX-6 into an open Quantity object. UCUM only when the
 // unit's coding system is UCUM, or the unit text is listed in the "unit" code map (conservative).
@@ -33,6 +32,8 @@ void unit_fields(ConvertContext& c, std::string_view units) {
     c.report_unmapped("unit", code, text);  // kept as Quantity.unit text only
   }
 }
+
+namespace {
 
 // {"value": n, "comparator"?, unit...}; `number` already normalized.
 void quantity(ConvertContext& c, std::string_view number, std::string_view comparator,

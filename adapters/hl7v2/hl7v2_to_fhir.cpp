@@ -113,6 +113,32 @@ std::string encounter_id(ConvertContext& c, const Fields& pv1) {
   return derive_resource_id("Encounter", {"msh-10", c.sender, trim(c.msg.header().control_id)});
 }
 
+// ADT, VXU, ORM and OML clinical segments in message order: AL1, DG1, PR1, NK1, RXA (with
+// the RXR that follows it before the next RXA or ORC).
+void write_clinical_segments(ConvertContext& c) {
+  const auto& segs = c.msg.segments();
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    const std::string_view id = segs[i].id();
+    if (id == "AL1") {
+      detail::write_allergy(c, detail::Fields(segs[i]));
+    } else if (id == "DG1") {
+      detail::write_condition(c, detail::Fields(segs[i]));
+    } else if (id == "PR1") {
+      detail::write_procedure(c, detail::Fields(segs[i]));
+    } else if (id == "NK1") {
+      detail::write_related_person(c, detail::Fields(segs[i]));
+    } else if (id == "RXA") {
+      const Segment* rxr = nullptr;
+      for (std::size_t k = i + 1; k < segs.size() && !rxr; ++k) {
+        const std::string_view next = segs[k].id();
+        if (next == "RXA" || next == "ORC") break;
+        if (next == "RXR") rxr = &segs[k];
+      }
+      detail::write_immunization(c, detail::Fields(segs[i]), rxr);
+    }
+  }
+}
+
 void write_provenance(ConvertContext& c) {
   const MessageHeader& h = c.msg.header();
   const std::string_view control_id = trim(h.control_id);
@@ -214,6 +240,9 @@ void write_provenance(ConvertContext& c) {
 bool is_supported(const MessageHeader& h) {
   if (h.message_code == "ADT")
     return h.trigger_event == "A01" || h.trigger_event == "A04" || h.trigger_event == "A08";
+  if (h.message_code == "VXU") return h.trigger_event == "V04";
+  if (h.message_code == "ORM") return h.trigger_event == "O01";
+  if (h.message_code == "OML") return h.trigger_event == "O21";
   return h.message_code == "ORU" && h.trigger_event == "R01";
 }
 
@@ -221,7 +250,8 @@ ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt) {
   ConvertResult result;
   const MessageHeader& h = msg.header();
   if (!is_supported(h)) {
-    if (h.message_code == "ADT" || h.message_code == "ORU")
+    if (h.message_code == "ADT" || h.message_code == "ORU" || h.message_code == "VXU" ||
+        h.message_code == "ORM" || h.message_code == "OML")
       fail(result, ErrorCode::UnsupportedEventCode, "unsupported trigger event for this message type",
            "MSH-9.2");
     else
@@ -255,6 +285,16 @@ ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt) {
     }
   }
 
+  if (h.message_code == "VXU" && !msg.find("RXA")) {
+    fail(result, ErrorCode::SegmentSequence, "VXU^V04 without an RXA segment", "RXA");
+    return result;
+  }
+  const bool is_order = h.message_code == "ORM" || h.message_code == "OML";
+  if (is_order && !msg.find("OBR")) {
+    fail(result, ErrorCode::SegmentSequence, "order message without an OBR segment", "OBR");
+    return result;
+  }
+
   thread_local detail::ConvertBuffers buffers;
   ConvertContext c(msg, opt, result, buffers);
   derive_sender(c);
@@ -279,11 +319,14 @@ ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt) {
     detail::write_encounter(c, pv1, std::move(id));
   }
   if (!detail::write_results(c)) return result;  // result carries the error
+  // The IG's ORM/OML maps reuse the AL1/DG1/NK1 segment maps (patient and order groups).
+  if (!is_oru) write_clinical_segments(c);
+  if (is_order) detail::write_service_requests(c);
   write_provenance(c);
-  // Only ADT messages speak for a patient's demographics and visits. The PID and PV1 of a
-  // result message are context: they create the Patient and Encounter when they are new,
+  // Only ADT (and VXU) messages speak for a patient's demographics and visits. The PID and
+  // PV1 of a result or order message are context: they create the Patient and Encounter when they are new,
   // but never overwrite what an ADT feed recorded (conditional create, not update).
-  if (is_oru)
+  if (is_oru || is_order)
     for (auto& r : result.resources)
       if (r.type == "Patient" || r.type == "Encounter") r.only_if_absent = true;
   result.mapping_version = opt.code_maps ? opt.code_maps->version() : std::string();

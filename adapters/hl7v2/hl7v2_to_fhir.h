@@ -1,4 +1,4 @@
-// HL7 v2 -> FHIR R4 converter for ADT^A01, ADT^A04, ADT^A08 and ORU^R01, following the
+// HL7 v2 -> FHIR R4 converter for ADT^A01/A04/A08, ORU^R01, VXU^V04, ORM^O01 and OML^O21, per the
 // HL7 v2-to-FHIR IG (message, segment, datatype and concept maps). Called by the pipeline
 // for every committed HL7 v2 message; pure (no I/O, no logging, no clock except the
 // Provenance.recorded fallback). Never puts message content (PHI) in error texts.
@@ -20,6 +20,21 @@
 //                 the enclosing OBR's order number and n = how many earlier OBX of that order
 //                 had the same OBX-3/OBX-4; without an order number (ADT OBX, or an ORU order
 //                 without numbers): ("Observation", sender, "msh-10", MSH-10, OBX ordinal).
+//   AllergyIntolerance = ("AllergyIntolerance", sender, Patient id, AL1-3.3, AL1-3.1 (else
+//                 AL1-3.2)): one per allergen and patient, whatever message reports it.
+//   Condition   = ("Condition", sender, Patient id, Encounter id ("" without PV1),
+//                 DG1-3.3 "|" DG1-3.1 (else DG1-3.2, else DG1-4)): one per diagnosis and visit.
+//   Procedure   = ("Procedure", sender, Patient id, PR1-3.3 "|" PR1-3.1 (else PR1-3.2, else
+//                 PR1-4), PR1-5): one per procedure and time performed.
+//   RelatedPerson = ("RelatedPerson", sender, Patient id, NK1-2.1.1 "|" NK1-2.2, NK1-3.1)
+//                 (NK1-1 set ids are renumbered between messages, so not used).
+//   Immunization = ("Immunization", sender, Patient id, RXA-5.3, RXA-5.1 (else RXA-5.2),
+//                 RXA-3): one per vaccine and administration time.
+//   ServiceRequest = ("ServiceRequest", sender, "filler", system, value) of OBR-3 (else
+//                 ORC-3), else ("ServiceRequest", sender, "placer", system, value) of OBR-2
+//                 (else ORC-2); without any (or a number repeated in the message):
+//                 ("ServiceRequest", sender, "msh-10", MSH-10, OBR ordinal).
+//   A second segment of one message with the same id is skipped (written once).
 //   Provenance  = ("Provenance", sender, MSH-10).
 //
 // Identifier systems (CX and EI): assigning authority with universal id type ISO and a valid
@@ -67,12 +82,14 @@ struct ConvertResult {
   std::string error_location;  // e.g. "PID-3"
   std::string person_id;       // id of the Patient resource
   // Patient first, then the Encounter, then each order's Observations followed by its
-  // DiagnosticReport, Provenance last (its targets are all the others).
+  // DiagnosticReport (ORU only), then (not ORU) RelatedPerson, AllergyIntolerance,
+  // Condition, Procedure and Immunization in segment order, then (ORM/OML) the
+  // ServiceRequests, Provenance last (its targets are all the others).
   std::vector<store::FhirResource> resources;
   std::string mapping_version;  // CodeMaps::version() used, "" without code maps
 };
 
-// ADT^A01, ADT^A04, ADT^A08, ORU^R01 (MSH-9.1 and MSH-9.2).
+// ADT^A01, ADT^A04, ADT^A08, ORU^R01, VXU^V04, ORM^O01, OML^O21 (MSH-9.1 and MSH-9.2).
 bool is_supported(const MessageHeader& h);
 
 ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt);

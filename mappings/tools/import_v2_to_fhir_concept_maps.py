@@ -36,6 +36,7 @@ TABLES = [
     ("AddressType[Use]", "ig_address_type_use.csv", "HL70190-use", "XAD-7 -> Address.use"),
     ("AddressType[Type]", "ig_address_type_type.csv", "HL70190-type", "XAD-7 -> Address.type"),
     ("NameType", "ig_name_type.csv", "HL70200", "XPN-7 -> HumanName.use"),
+    ("Relationship", "ig_relationship.csv", "HL70063", "NK1-3 -> RelatedPerson.relationship"),
     ("TelecommunicationUseCode", "ig_telecom_use.csv", "HL70201", "XTN-2 -> ContactPoint.use"),
     ("TelecommunicationEquipmentType", "ig_telecom_equipment_type.csv", "HL70202",
      "XTN-3 -> ContactPoint.system"),

@@ -76,8 +76,11 @@ inline std::string check_result(const hl7v2::ConvertResult& r, bool uuid_referen
       patient_ref = uuid_references ? "urn:uuid:" + res.id : "Patient/" + res.id;
       if (res.id != r.person_id) return "Patient id differs from person_id";
     } else if (res.type != "Provenance") {
-      if (!doc.HasMember("subject") || patient_ref != doc["subject"]["reference"].GetString())
-        return res.type + ": subject does not reference the Patient";
+      // AllergyIntolerance, Immunization and RelatedPerson name the Patient in "patient".
+      const char* key = doc.HasMember("subject") ? "subject" : "patient";
+      if (!doc.HasMember(key) || !doc[key].HasMember("reference") ||
+          patient_ref != doc[key]["reference"].GetString())
+        return res.type + ": subject/patient does not reference the Patient";
     } else {
       if (refs.size() + 1 != r.resources.size()) return "Provenance does not target every resource";
     }

@@ -188,6 +188,11 @@ TEST_CASE("is_supported accepts ADT A01/A04/A08 and ORU R01 only") {
   CHECK(hl7v2::is_supported(h));
   h.message_code = "ORM";
   h.trigger_event = "O01";
+  CHECK(hl7v2::is_supported(h));
+  h.trigger_event = "O02";  // order response: not converted
+  CHECK_FALSE(hl7v2::is_supported(h));
+  h.message_code = "MDM";
+  h.trigger_event = "T02";
   CHECK_FALSE(hl7v2::is_supported(h));
 }
 
