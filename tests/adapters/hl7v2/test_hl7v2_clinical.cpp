@@ -15,43 +15,15 @@
 #include "adapters/hl7v2/hl7v2_acceptance.h"
 #include "adapters/hl7v2/hl7v2_to_fhir.h"
 #include "tests/adapters/hl7v2/fhir_checks.h"
+#include "tests/adapters/hl7v2/hl7v2_test_messages.h"
 
 using namespace phrgate;
 
 namespace {
 
-using FieldList = std::initializer_list<std::pair<int, std::string_view>>;
-
-// "ID|f1|f2|..." from (field number, value) pairs; MSH numbering starts at 3.
-std::string seg(std::string_view id, FieldList fields) {
-  int max = 0;
-  for (const auto& f : fields) max = std::max(max, f.first);
-  std::vector<std::string_view> v(static_cast<std::size_t>(max) + 1);
-  for (const auto& f : fields) v[static_cast<std::size_t>(f.first)] = f.second;
-  std::string s(id);
-  if (id == "MSH") s += "|^~\\&";
-  for (int i = id == "MSH" ? 3 : 1; i <= max; ++i) {
-    s += '|';
-    s += v[static_cast<std::size_t>(i)];
-  }
-  return s;
-}
-
-std::string join(std::initializer_list<std::string> segments) {
-  std::string m;
-  for (const auto& s : segments) m += s + "\r";
-  return m;
-}
-
-const mapping::CodeMaps& code_maps() {
-  static const mapping::CodeMaps maps = [] {
-    std::vector<std::string> errors;
-    auto m = mapping::CodeMaps::load_dir(PHRGATE_MAPPINGS_DIR, &errors);
-    if (!m) throw std::runtime_error("cannot load mappings: " + (errors.empty() ? "" : errors[0]));
-    return std::move(*m);
-  }();
-  return maps;
-}
+using testing::seg;
+using testing::join;
+using testing::code_maps;
 
 struct Converted {
   std::string raw;
