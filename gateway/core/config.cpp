@@ -174,6 +174,7 @@ LoadResult load_config_text(std::string_view text, const EnvLookup& env, const S
   if (auto it = doc.FindMember("inbox"); it != doc.MemberEnd() && it->value.IsObject()) {
     cfg.inbox_max_batch = static_cast<std::size_t>(get_int(it->value, "max_batch", 1024));
     cfg.inbox_max_delay_us = get_int(it->value, "max_delay_us", 1000);
+    cfg.inbox_checkpoint_interval_ms = get_int(it->value, "checkpoint_interval_ms", 0);
   }
   if (auto it = doc.FindMember("pipeline"); it != doc.MemberEnd() && it->value.IsObject()) {
     cfg.pipeline_batch_size = static_cast<std::size_t>(get_int(it->value, "batch_size", 256));

@@ -55,6 +55,7 @@ struct GatewayConfig {
   HttpConfig http;
   std::size_t inbox_max_batch = 1024;
   int64_t inbox_max_delay_us = 1000;
+  int64_t inbox_checkpoint_interval_ms = 0;
   std::size_t pipeline_batch_size = 256;
   int64_t pipeline_retry_delay_ms = 1000;
   int shutdown_timeout_s = 8;

@@ -77,6 +77,7 @@ int run_daemon(const config::GatewayConfig& cfg) {
     io.path = cfg.data_dir + "/inbox.db";
     io.max_batch = cfg.inbox_max_batch;
     io.max_delay = std::chrono::microseconds(cfg.inbox_max_delay_us);
+    io.checkpoint_interval = std::chrono::milliseconds(cfg.inbox_checkpoint_interval_ms);
     inbox = queue::open_sqlite_inbox(io);
     store = store::open_sqlite_store(cfg.data_dir + "/phr.db");
   } catch (const std::exception& e) {

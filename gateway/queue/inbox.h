@@ -131,10 +131,11 @@ struct SqliteInboxOptions {
   // Size cap: PRAGMA max_page_count on the write connection (0: no cap). Commits that would
   // grow the file past it fail like a full disk (callbacks report Failed).
   int64_t max_page_count = 0;
-  // WAL checkpoints run on a background thread every `checkpoint_interval` (PASSIVE: they
-  // never block the committer), so commits, and the ACKs waiting on them, do not pay for
-  // copying the WAL into the database. Zero: SQLite's automatic checkpoints inside commits.
-  std::chrono::milliseconds checkpoint_interval{100};
+  // Zero (default): SQLite's automatic WAL checkpoints, inside commits. Non-zero: checkpoints
+  // (PASSIVE) on a background thread every interval instead. Measured slower on one disk
+  // (docs/performance.md: the checkpointer's fsyncs compete with the commits'); kept for
+  // layouts where it may pay off, such as a WAL on its own device.
+  std::chrono::milliseconds checkpoint_interval{0};
   // Fault injection for tests: called inside each write transaction just before COMMIT;
   // returning true makes that commit fail (rolled back, callbacks report Failed).
   std::function<bool()> fail_commit_hook;

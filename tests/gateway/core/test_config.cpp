@@ -68,6 +68,7 @@ TEST_CASE("a minimal config loads with defaults filled") {
   CHECK(c.http.listen == "127.0.0.1");
   CHECK(c.http.port == 8080);
   CHECK(c.inbox_max_batch == 1024);
+  CHECK(c.inbox_checkpoint_interval_ms == 0);
   CHECK(c.shutdown_timeout_s == 8);
   REQUIRE(c.sources.size() == 1);
   CHECK(c.sources[0].type == "hl7v2_mllp");
