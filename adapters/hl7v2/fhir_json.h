@@ -62,6 +62,14 @@ class FhirJson {
     }
   }
   // {"system":..,"code":..,"display":..}, each part skipped when empty.
+  // "key":{"reference":"<ref>"}
+  void reference(std::string_view k, std::string_view ref) {
+    key(k);
+    start_object();
+    key("reference");
+    string(ref);
+    end_object();
+  }
   void coding(std::string_view system, std::string_view code, std::string_view display) {
     start_object();
     string_if("system", system);

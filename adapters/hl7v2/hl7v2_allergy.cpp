@@ -124,11 +124,7 @@ void write_allergy(ConvertContext& c, const Fields& al1) {
   if (sev) j.string_if("criticality", sev->criticality);
   j.key("code");
   write_codeable_concept(c, allergen, {}, {}, true);
-  j.key("patient");
-  j.start_object();
-  j.key("reference");
-  j.string(c.patient_ref);
-  j.end_object();
+  j.reference("patient", c.patient_ref);
   write_datetime(c, "onsetDateTime", al1.field(6));
   reaction(c, al1, sev);
   j.end_object();

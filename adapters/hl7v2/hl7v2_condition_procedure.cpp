@@ -55,11 +55,7 @@ std::string_view encounter_id(const ConvertContext& c) {
 
 void encounter(ConvertContext& c) {
   if (c.encounter_ref.empty()) return;
-  c.json.key("encounter");
-  c.json.start_object();
-  c.json.key("reference");
-  c.json.string(c.encounter_ref);
-  c.json.end_object();
+  c.json.reference("encounter", c.encounter_ref);
 }
 
 }  // namespace

@@ -98,17 +98,9 @@ void write_immunization(ConvertContext& c, const Fields& rxa, const Segment* rxr
   }
   j.key("vaccineCode");
   write_codeable_concept(c, vaccine, "CVX", {}, false);
-  j.key("patient");
-  j.start_object();
-  j.key("reference");
-  j.string(c.patient_ref);
-  j.end_object();
+  j.reference("patient", c.patient_ref);
   if (!c.encounter_ref.empty()) {
-    j.key("encounter");
-    j.start_object();
-    j.key("reference");
-    j.string(c.encounter_ref);
-    j.end_object();
+    j.reference("encounter", c.encounter_ref);
   }
   // occurrence[x] is required: RXA-3 as a dateTime, else the IG-less fallback "unknown".
   if (!write_datetime(c, "occurrenceDateTime", given_at)) j.string_if("occurrenceString", "unknown");

@@ -76,14 +76,6 @@ void write_issued(ConvertContext& c, std::string_view obr22) {
   if ((digits == std::string_view::npos ? v.size() : digits) >= 14) write_instant(c, "issued", v);
 }
 
-void reference_object(FhirJson& j, std::string_view key, std::string_view ref) {
-  j.key(key);
-  j.start_object();
-  j.key("reference");
-  j.string(ref);
-  j.end_object();
-}
-
 void category(FhirJson& j, std::string_view system, std::string_view code, std::string_view display) {
   j.key("category");
   j.start_array();
@@ -125,7 +117,7 @@ void write_report(ConvertContext& c, Order& o) {
   j.key("code");
   write_codeable_concept(c, o.code, {}, {}, true);
   c.subject();
-  if (!c.encounter_ref.empty()) reference_object(j, "encounter", c.encounter_ref);
+  if (!c.encounter_ref.empty()) j.reference("encounter", c.encounter_ref);
   // OBR-8 valued: effectivePeriod (IG), else effectiveDateTime.
   if (trim(obr.field(8)).empty() || !write_period(c, "effectivePeriod", obr.field(7), obr.field(8)))
     write_datetime(c, "effectiveDateTime", obr.field(7));
@@ -238,7 +230,7 @@ bool write_observation(ConvertContext& c, std::size_t index, Order* o, std::size
   j.key("code");
   write_codeable_concept(c, code, {}, {}, true);
   c.subject();
-  if (!c.encounter_ref.empty()) reference_object(j, "encounter", c.encounter_ref);
+  if (!c.encounter_ref.empty()) j.reference("encounter", c.encounter_ref);
   if (!write_datetime(c, "effectiveDateTime", obx.field(14)) && o)
     write_datetime(c, "effectiveDateTime", o->obr.field(7));
   if (o) write_issued(c, o->obr.field(22));

@@ -58,11 +58,7 @@ void write_related_person(ConvertContext& c, const Fields& nk1) {
   j.start_object();
   j.string_if("resourceType", "RelatedPerson");
   j.string_if("id", id);
-  j.key("patient");
-  j.start_object();
-  j.key("reference");
-  j.string(c.patient_ref);
-  j.end_object();
+  j.reference("patient", c.patient_ref);
   if (cwe_present(c, relationship)) {
     j.key("relationship");
     j.start_array();

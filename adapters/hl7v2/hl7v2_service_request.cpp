@@ -87,11 +87,7 @@ void write_one(ConvertContext& c, const Fields& obr, const Fields* orc, std::siz
   }
   c.subject();
   if (!c.encounter_ref.empty()) {
-    j.key("encounter");
-    j.start_object();
-    j.key("reference");
-    j.string(c.encounter_ref);
-    j.end_object();
+    j.reference("encounter", c.encounter_ref);
   }
   if (orc) write_datetime(c, "authoredOn", orc->field(9));
   c.system_buf.clear();

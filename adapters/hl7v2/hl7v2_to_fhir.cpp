@@ -58,11 +58,7 @@ void fail(ConvertResult& r, ErrorCode code, std::string text, std::string locati
 }
 
 void ConvertContext::subject() {
-  json.key("subject");
-  json.start_object();
-  json.key("reference");
-  json.string(patient_ref);
-  json.end_object();
+  json.reference("subject", patient_ref);
 }
 
 }  // namespace detail
