@@ -159,7 +159,22 @@ bool write_observation_value(ConvertContext& c, const Fields& obx) {
       quantity(c, n, {}, units);
       return true;
     }
-    return value_string(c, obx5);  // "<5", "Positive"... sent as NM: keep as text
+    // "<15", ">= 200" sent as NM (strictly that is SN): a Quantity with its comparator keeps
+    // the number and the unit, where text would lose the unit.
+    const std::string_view text = trim(comp(first, 1, d));
+    const std::size_t op_len = text.substr(0, 2) == "<=" || text.substr(0, 2) == ">=" ? 2
+                               : !text.empty() && (text[0] == '<' || text[0] == '>') ? 1
+                                                                                      : 0;
+    if (op_len > 0) {
+      n.clear();
+      const std::string_view rest = text.substr(skip_spaces(text, op_len));
+      if (fhir_decimal(rest, n)) {
+        j.key("valueQuantity");
+        quantity(c, n, text.substr(0, op_len), units);
+        return true;
+      }
+    }
+    return value_string(c, obx5);  // "Positive", "see note"... sent as NM: keep as text
   }
   if (type == "SN") return value_sn(c, first, units);
   if (type == "CE" || type == "CWE" || type == "CNE" || type == "CF" || type == "IS" || type == "ID") {

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "adapters/common/hl7v2/hl7v2_message.h"
@@ -330,6 +331,29 @@ TEST_CASE("OIDs become FHIR URIs through mappings/oids, unknown ones stay urn:oi
   CHECK(str(c.all("Observation")[0]["code"]["coding"][0]["system"]) == "http://loinc.org");
 }
 
+TEST_CASE("NM values with a comparator become a Quantity with comparator and unit") {
+  auto obx = [](std::string_view value) {
+    return join({seg("MSH", {{3, "LAB"}, {4, "GOODLAB"}, {7, "20260316101500"}, {9, "ORU^R01^ORU_R01"},
+                             {10, "CMP-1"}, {11, "P"}, {12, "2.5.1"}}),
+                 seg("PID", {{1, "1"}, {3, "123456^^^GOODHEALTH^MR"}}),
+                 seg("OBR", {{1, "1"}, {3, "F-CMP"}, {4, "24323-8^Metabolic panel^LN"}}),
+                 seg("OBX", {{1, "1"}, {2, "NM"}, {3, "33914-3^eGFR^LN"}, {5, value},
+                             {6, "mL/min/{1.73_m2}^^UCUM"}, {11, "F"}})});
+  };
+  for (auto [value, op, number] : {std::tuple{"<15", "<", 15.0}, std::tuple{">= 60", ">=", 60.0},
+                                   std::tuple{"<=0.5", "<=", 0.5}}) {
+    auto c = convert(obx(value));
+    REQUIRE(c.result.ok);
+    const auto& q = c.all("Observation")[0]["valueQuantity"];
+    CHECK(str(q["comparator"]) == op);
+    CHECK(q["value"].GetDouble() == Approx(number));
+    CHECK(str(q["system"]) == "http://unitsofmeasure.org");
+  }
+  auto text = convert(obx("<<15"));
+  REQUIRE(text.result.ok);
+  CHECK(str(text.all("Observation")[0]["valueString"]) == "<<15");
+}
+
 TEST_CASE("ADT^A04 and A08: encounter status and class, Provenance activity, no zone") {
   SECTION("A04 outpatient") {
     auto c = convert(adt("A04", "MSG2", "20260315083000",
@@ -472,7 +496,11 @@ TEST_CASE("ORU^R01: Observations by value type, DiagnosticReports, Provenance") 
   CHECK(str(lmp["valueDateTime"]) == "2026-03-01");
   CHECK(str(lmp["code"]["coding"][0]["system"]) == "urn:phrgate:codesystem:GOODLAB:99LAB");
   CHECK(str((*find_observation(c, "DRAW"))["valueTime"]) == "14:30:00");
-  CHECK(str((*find_observation(c, "1988-5"))["valueString"]) == "<5");  // NM that is not a number
+  // NM "<5": a Quantity with its comparator, keeping the unit.
+  const auto& crp = (*find_observation(c, "1988-5"))["valueQuantity"];
+  CHECK(str(crp["comparator"]) == "<");
+  CHECK(crp["value"].GetDouble() == Approx(5));
+  CHECK(str(crp["unit"]) == "mg/L");
   CHECK(str((*find_observation(c, "PDF"))["dataAbsentReason"]["coding"][0]["code"]) == "unsupported");
 
   const auto* glucose2 = find_observation(c, "2345-7", 1);
