@@ -61,6 +61,21 @@ class FhirJson {
       string(v);
     }
   }
+  // {"coding":[{"system":..,"code":..,"display":..}]}: a CodeableConcept with one coding.
+  void codeable_concept(std::string_view system, std::string_view code, std::string_view display) {
+    start_object();
+    key("coding");
+    start_array();
+    coding(system, code, display);
+    end_array();
+    end_object();
+  }
+  // "key": the same.
+  void codeable_concept(std::string_view k, std::string_view system, std::string_view code,
+               std::string_view display) {
+    key(k);
+    codeable_concept(system, code, display);
+  }
   // {"system":..,"code":..,"display":..}, each part skipped when empty.
   // "key":{"reference":"<ref>"}
   void reference(std::string_view k, std::string_view ref) {

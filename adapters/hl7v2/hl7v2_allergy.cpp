@@ -46,13 +46,7 @@ const Severity* severity(std::string_view code) {
 }
 
 void status_concept(FhirJson& j, std::string_view key, std::string_view system, std::string_view code) {
-  j.key(key);
-  j.start_object();
-  j.key("coding");
-  j.start_array();
-  j.coding(system, code, {});
-  j.end_array();
-  j.end_object();
+  j.codeable_concept(key, system, code, {});
 }
 
 void reaction(ConvertContext& c, const Fields& al1, const Severity* sev) {

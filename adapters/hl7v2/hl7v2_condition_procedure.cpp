@@ -8,17 +8,6 @@
 namespace phrgate::hl7v2::detail {
 namespace {
 
-void concept_code(FhirJson& j, std::string_view key, std::string_view system, std::string_view code,
-                  std::string_view display) {
-  j.key(key);
-  j.start_object();
-  j.key("coding");
-  j.start_array();
-  j.coding(system, code, display);
-  j.end_array();
-  j.end_object();
-}
-
 // code from a CWE/CNE (`coded`), else {"text": `text`}; false when neither has a value.
 bool code_present(ConvertContext& c, std::string_view coded, std::string_view text) {
   return cwe_present(c, coded) || !c.text(text, c.text_buf).empty();
@@ -77,21 +66,16 @@ void write_condition(ConvertContext& c, const Fields& dg1) {
   j.string_if("id", id);
   // DG1-21 action code D (delete) -> entered-in-error (IG), which forbids a clinicalStatus.
   if (trim(comp(dg1.field(21), 1, c.d)) == "D") {
-    concept_code(j, "verificationStatus", "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+    j.codeable_concept("verificationStatus", "http://terminology.hl7.org/CodeSystem/condition-ver-status",
                  "entered-in-error", "Entered in Error");
   } else {
-    concept_code(j, "clinicalStatus", "http://terminology.hl7.org/CodeSystem/condition-clinical",
+    j.codeable_concept("clinicalStatus", "http://terminology.hl7.org/CodeSystem/condition-clinical",
                  "active", "Active");
   }
   j.key("category");
   j.start_array();
-  j.start_object();
-  j.key("coding");
-  j.start_array();
-  j.coding("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis",
+  j.codeable_concept("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis",
            "Encounter Diagnosis");
-  j.end_array();
-  j.end_object();
   j.end_array();
   write_code(c, coded, text);
   c.subject();

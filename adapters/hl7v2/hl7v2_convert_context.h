@@ -189,6 +189,11 @@ bool ei_identifier(ConvertContext& c, std::string_view ei, IdentifierValue& out)
 void write_identifier(ConvertContext& c, const IdentifierValue& id, std::string_view type_code,
                       std::string_view default_type,
                       std::vector<std::pair<std::string, std::string>>* index);
+// "identifier": [placer (PLAC), filler (FILL)] of an order, each only when present; nothing
+// when neither is.
+void write_order_identifiers(ConvertContext& c, const IdentifierValue* placer,
+                             const IdentifierValue* filler,
+                             std::vector<std::pair<std::string, std::string>>* index);
 
 // ---- Coded values (CWE/CE/CNE/IS)
 // Appends the FHIR code system URI for a coding system name (CWE-3). An empty name uses

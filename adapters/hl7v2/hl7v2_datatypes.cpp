@@ -188,6 +188,17 @@ void write_identifier(ConvertContext& c, const IdentifierValue& id, std::string_
   if (index) index->emplace_back(id.system, id.value);
 }
 
+void write_order_identifiers(ConvertContext& c, const IdentifierValue* placer,
+                             const IdentifierValue* filler,
+                             std::vector<std::pair<std::string, std::string>>* index) {
+  if (!placer && !filler) return;
+  c.json.key("identifier");
+  c.json.start_array();
+  if (placer) write_identifier(c, *placer, {}, "PLAC", index);
+  if (filler) write_identifier(c, *filler, {}, "FILL", index);
+  c.json.end_array();
+}
+
 // ------------------------------------------------------------------------ coded values
 
 void coding_system(ConvertContext& c, std::string_view name, std::string_view default_table,

@@ -49,12 +49,7 @@ void participants(ConvertContext& c, const Fields& pv1) {
       j.start_object();
       j.key("type");
       j.start_array();
-      j.start_object();
-      j.key("coding");
-      j.start_array();
-      j.coding(kParticipationType, role.code, role.display);
-      j.end_array();
-      j.end_object();
+      j.codeable_concept(kParticipationType, role.code, role.display);
       j.end_array();
       j.key("individual");
       j.start_object();

@@ -79,12 +79,7 @@ void write_issued(ConvertContext& c, std::string_view obr22) {
 void category(FhirJson& j, std::string_view system, std::string_view code, std::string_view display) {
   j.key("category");
   j.start_array();
-  j.start_object();
-  j.key("coding");
-  j.start_array();
-  j.coding(system, code, display);
-  j.end_array();
-  j.end_object();
+  j.codeable_concept(system, code, display);
   j.end_array();
 }
 
@@ -100,13 +95,7 @@ void write_report(ConvertContext& c, Order& o) {
   IdentifierValue placer, filler;
   const bool has_placer = ei_identifier(c, order_field(o, 2, 2, c.d), placer);
   const bool has_filler = ei_identifier(c, order_field(o, 3, 3, c.d), filler);
-  if (has_placer || has_filler) {
-    j.key("identifier");
-    j.start_array();
-    if (has_placer) write_identifier(c, placer, {}, "PLAC", &index);
-    if (has_filler) write_identifier(c, filler, {}, "FILL", &index);
-    j.end_array();
-  }
+  write_order_identifiers(c, has_placer ? &placer : nullptr, has_filler ? &filler : nullptr, &index);
   std::string_view status = "unknown";
   if (const std::string_view s = trim(obr.field(25)); !s.empty())
     if (const auto* m = c.map("HL70123", s); m && !m->code.empty()) status = m->code;

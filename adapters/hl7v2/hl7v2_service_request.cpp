@@ -72,13 +72,7 @@ void write_one(ConvertContext& c, const Fields& obr, const Fields* orc, std::siz
   j.start_object();
   j.string_if("resourceType", "ServiceRequest");
   j.string_if("id", id);
-  if (has_placer || has_filler) {
-    j.key("identifier");
-    j.start_array();
-    if (has_placer) write_identifier(c, placer, {}, "PLAC", &index);
-    if (has_filler) write_identifier(c, filler, {}, "FILL", &index);
-    j.end_array();
-  }
+  write_order_identifiers(c, has_placer ? &placer : nullptr, has_filler ? &filler : nullptr, &index);
   j.string_if("status", request_status(c, orc));
   j.string_if("intent", "order");
   if (has_code) {

@@ -173,13 +173,7 @@ void write_provenance(ConvertContext& c) {
   j.start_array();
   // The sending facility authored the data (IG MSH[Provenance-Source]: MSH-4 -> agent author).
   j.start_object();
-  j.key("type");
-  j.start_object();
-  j.key("coding");
-  j.start_array();
-  j.coding("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author", "Author");
-  j.end_array();
-  j.end_object();
+  j.codeable_concept("type", "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author", "Author");
   j.key("who");
   j.start_object();
   text.clear();
@@ -194,14 +188,8 @@ void write_provenance(ConvertContext& c) {
   j.end_object();
   // phrgate assembled the FHIR resources (IG MSH[Provenance-Transformation]).
   j.start_object();
-  j.key("type");
-  j.start_object();
-  j.key("coding");
-  j.start_array();
-  j.coding("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "assembler",
+  j.codeable_concept("type", "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "assembler",
            "Assembler");
-  j.end_array();
-  j.end_object();
   j.key("who");
   j.start_object();
   j.string_if("display", "phrgate HL7 v2 converter");

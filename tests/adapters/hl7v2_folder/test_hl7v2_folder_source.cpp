@@ -15,6 +15,7 @@
 #include "gateway/core/metrics.h"
 #include "gateway/queue/inbox.h"
 #include "tests/adapters/hl7v2_folder/folder_test_support.h"
+#include "tests/support/source_test_support.h"
 #include "tests/support/temp_dir.h"
 
 using namespace phrgate;
@@ -25,21 +26,8 @@ namespace {
 
 std::optional<std::string> no_env(const std::string&) { return std::nullopt; }
 
-std::string full_config(const std::string& source_json) {
-  return R"({"data_dir": "/unused",
-    "http": {"port": 0, "tokens": [{"name": "ops", "role": "operator", "token": "0123456789abcdef0123"}]},
-    "sources": [)" + source_json + R"(],
-    "sinks": [{"name": "phr", "type": "phr_store"}]})";
-}
-
 config::AdapterConfig load_source(const std::string& source_json) {
-  auto r = config::load_config_text(full_config(source_json), no_env);
-  if (!r.config) {
-    std::string all;
-    for (const auto& e : r.errors) all += e.to_string() + "\n";
-    FAIL("config rejected: " << all);
-  }
-  return r.config->sources.at(0);
+  return testing::load_source_config(source_json);
 }
 
 // An inbox, metrics and an io_context thread, like the daemon's, plus one source.
@@ -57,15 +45,7 @@ struct Rig {
   std::unique_ptr<pipeline::Source> source;
 
   queue::Inbox* open_inbox() {
-    queue::SqliteInboxOptions o;
-    o.path = dir.file("inbox.db");
-    o.fail_commit_hook = [this] {
-      int n = fail_commits.load();
-      while (n > 0 && !fail_commits.compare_exchange_weak(n, n - 1)) {
-      }
-      return n > 0;
-    };
-    inbox = queue::open_sqlite_inbox(o);
+    inbox = testing::open_failable_inbox(dir.file("inbox.db"), fail_commits);
     return inbox.get();
   }
 
@@ -359,7 +339,7 @@ TEST_CASE("hl7v2_folder: after stop_accepting and drain no new file is taken", "
 
 TEST_CASE("hl7v2_folder: the schema rejects unknown keys and a missing path", "[folder]") {
   auto r = config::load_config_text(
-      full_config(R"({"name": "f", "type": "hl7v2_folder", "path": "/x", "colour": "red"},
+      testing::config_with_source(R"({"name": "f", "type": "hl7v2_folder", "path": "/x", "colour": "red"},
                      {"name": "g", "type": "hl7v2_folder"},
                      {"name": "h", "type": "hl7v2_folder", "path": "/y", "keep_processed": "yes"})"),
       no_env);

@@ -20,6 +20,7 @@
 #include "gateway/core/log.h"
 #include "gateway/core/metrics.h"
 #include "gateway/queue/inbox.h"
+#include "tests/support/source_test_support.h"
 #include "tests/support/temp_dir.h"
 
 using namespace phrgate;
@@ -28,20 +29,8 @@ using phrgate::testing::TempDir;
 
 namespace {
 
-std::optional<std::string> no_env(const std::string&) { return std::nullopt; }
-
 config::AdapterConfig load_source(const std::string& source_json) {
-  const std::string text = R"({"data_dir": "/unused",
-    "http": {"port": 0, "tokens": [{"name": "ops", "role": "operator", "token": "0123456789abcdef0123"}]},
-    "sources": [)" + source_json + R"(],
-    "sinks": [{"name": "phr", "type": "phr_store"}]})";
-  auto r = config::load_config_text(text, no_env);
-  if (!r.config) {
-    std::string all;
-    for (const auto& e : r.errors) all += e.to_string() + "\n";
-    FAIL("config rejected: " << all);
-  }
-  return r.config->sources.at(0);
+  return testing::load_source_config(source_json);
 }
 
 // An ADT^A01 with the given MSH-15 / MSH-16; `mrn` empty makes PID-3 empty (an AE case).
@@ -114,15 +103,7 @@ struct Rig {
   }
 
   queue::Inbox* open_inbox() {
-    queue::SqliteInboxOptions o;
-    o.path = dir.file("inbox.db");
-    o.fail_commit_hook = [this] {
-      int n = fail_commits.load();
-      while (n > 0 && !fail_commits.compare_exchange_weak(n, n - 1)) {
-      }
-      return n > 0;
-    };
-    inbox = queue::open_sqlite_inbox(o);
+    inbox = testing::open_failable_inbox(dir.file("inbox.db"), fail_commits);
     return inbox.get();
   }
 
