@@ -4,6 +4,7 @@
 // whichever source received it, and `phrgate convert` uses the same converters offline.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,6 +38,11 @@ struct ConvertedMessage {
   std::string control_id;      // message control id or document id, for logs
   std::string person_id;
   std::vector<store::FhirResource> resources;
+  // A document that replaces earlier versions of itself (C-CDA setId + versionNumber): the
+  // store drops what earlier versions of `document_set` contributed and this one no longer
+  // holds, and ignores a version older than the one it already has. Empty: a plain message.
+  std::string document_set;
+  int64_t document_version = 0;
 };
 
 using ConvertFn = std::function<std::vector<ConvertedMessage>(const ConvertInput&)>;
