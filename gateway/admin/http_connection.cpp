@@ -168,7 +168,7 @@ class Connection : public ConnectionBase,
         return respond(std::move(r));
       }
       req_.principal = who->name;
-      if (who->role < route_->required_role)
+      if (!role_allows(who->role, route_->required_role))
         return respond(operation_outcome(403, "forbidden", "The token's role does not allow this"));
     }
 

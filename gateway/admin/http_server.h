@@ -23,7 +23,16 @@ namespace phrgate::http {
 
 // Access levels, each including the ones below it: Admin ⊇ Operator ⊇ Reader.
 // Role::None on a route means public (no token needed, e.g. /healthz, /metrics).
-enum class Role { None = 0, Reader = 1, Operator = 2, Admin = 3 };
+// Role::Ingest stands apart: a feeding system's token (POST /ingest/..., POST /fhir) that may
+// submit records and nothing else; on ingest routes Admin is accepted too.
+enum class Role { None = 0, Reader = 1, Operator = 2, Admin = 3, Ingest = 4 };
+
+// True when a token of role `who` may call a route requiring `required`.
+constexpr bool role_allows(Role who, Role required) {
+  if (required == Role::None) return true;
+  if (required == Role::Ingest) return who == Role::Ingest || who == Role::Admin;
+  return who != Role::Ingest && who >= required;
+}
 
 // A configured API token: only the SHA-256 (64 hex chars) of the secret is kept.
 struct ApiToken {

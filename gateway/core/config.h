@@ -26,7 +26,7 @@ struct TlsConfig {
 
 struct TokenConfig {
   std::string name;
-  std::string role;        // "reader" | "operator" | "admin"
+  std::string role;        // "reader" | "operator" | "admin" | "ingest"
   std::string sha256_hex;  // of the secret; the secret itself is never kept
 };
 

@@ -39,6 +39,7 @@ namespace {
 http::Role parse_role(const std::string& r) {
   if (r == "admin") return http::Role::Admin;
   if (r == "operator") return http::Role::Operator;
+  if (r == "ingest") return http::Role::Ingest;
   return http::Role::Reader;
 }
 
