@@ -289,7 +289,7 @@ ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt) {
          "PID-3");
     return result;
   }
-  c.patient_id = derive_resource_id("Patient", {key.system, key.value});
+  c.patient_id = patient_resource_id(key.system, key.value);
   c.patient_ref = c.reference("Patient", c.patient_id);
   result.person_id = c.patient_id;
   result.resources.reserve(8);

@@ -16,6 +16,13 @@ std::string derive_resource_id(std::string_view type, std::initializer_list<std:
 // Appends the 36-character id to `out` (no allocation when `out` has capacity).
 void append_resource_id(std::string& out, std::string_view type,
                         std::initializer_list<std::string_view> parts);
+// The id of a person's Patient resource, the same for every input format (HL7 v2, C-CDA,
+// FHIR): from the (system, value) of the patient's medical record number (identifier type MR),
+// or of the first identifier when none is typed MR. The same MRN under the same system from
+// two feeds therefore lands on the same Patient.
+inline std::string patient_resource_id(std::string_view system, std::string_view value) {
+  return derive_resource_id("Patient", {system, value});
+}
 // FHIR id syntax: [A-Za-z0-9\-\.]{1,64}.
 bool is_fhir_id(std::string_view id);
 // SHA-256 of `data` as 64 lowercase hex characters (tokens are compared by hash).
