@@ -262,6 +262,10 @@ http::Response FhirReadApi::read(const http::Request& req, std::string_view type
 
   return guarded("read", [&]() -> http::Response {
     auto resource = store_.read(type, id);
+    if (!resource && store_.was_deleted(type, id))
+      return fhir_error(410, "deleted",
+                        std::string(type) + "/" + std::string(id) +
+                            " was removed: a later version of its source document replaced it");
     if (!resource)
       return fhir_error(404, "not-found",
                         std::string(type) + "/" + std::string(id) + " is not known");

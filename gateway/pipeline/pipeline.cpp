@@ -242,7 +242,8 @@ std::size_t Pipeline::process_batch() {
   std::vector<std::size_t> owner;  // index into work for each delivery
   for (std::size_t i = 0; i < work.size(); ++i)
     for (const auto& m : work[i].messages) {
-      batch.push_back({work[i].row->id, &work[i].row->source, &m.control_id, &m.person_id, &m.resources});
+      batch.push_back({work[i].row->id, &work[i].row->source, &m.control_id, &m.person_id, &m.resources,
+                       &m.document_set, m.document_version});
       owner.push_back(i);
     }
   std::vector<DeliveryStatus> verdict(work.size(), DeliveryStatus::Delivered);
@@ -296,7 +297,8 @@ ReplayOutcome Pipeline::replay(const queue::InboxRow& row, std::shared_ptr<const
   } else {
     std::vector<Delivery> batch;
     for (const auto& m : conv.messages)
-      batch.push_back({row.id, &row.source, &m.control_id, &m.person_id, &m.resources});
+      batch.push_back({row.id, &row.source, &m.control_id, &m.person_id, &m.resources, &m.document_set,
+                       m.document_version});
     deliver(batch, std::vector<std::size_t>(batch.size(), 0), verdict, reason);
   }
   const std::string inbox_id = std::to_string(row.id);

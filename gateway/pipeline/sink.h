@@ -19,6 +19,9 @@ struct Delivery {
   const std::string* control_id = nullptr;
   const std::string* person_id = nullptr;
   const std::vector<store::FhirResource>* resources = nullptr;
+  // Non-empty for a document replacing earlier versions of itself (see ConvertedMessage).
+  const std::string* document_set = nullptr;
+  int64_t document_version = 0;
 };
 
 enum class DeliveryStatus { Delivered, Retry, Reject };

@@ -49,7 +49,13 @@ struct WriteStats {
   int created = 0;
   int updated = 0;
   int unchanged = 0;
+  int deleted = 0;            // resources an earlier document version contributed, now dropped
+  bool older_version = false;  // write_document(): a newer version is stored; nothing written
 };
+
+// Resource types shared between documents and feeds (the person, the people and places that
+// appear in many records): write_document() never deletes them.
+bool is_shared_resource_type(std::string_view type);
 
 struct SearchPage {
   std::vector<StoredResource> resources;
@@ -63,6 +69,15 @@ class PhrStore {
   // The same, for resources gathered from several messages (one transaction for a whole
   // pipeline batch, without copying the resources). Later entries win over earlier ones.
   virtual WriteStats write_all(const std::vector<const FhirResource*>& resources) = 0;
+  // A document that replaces earlier versions of itself (C-CDA setId + versionNumber), in one
+  // transaction: when a newer version of `document_set` is already stored, nothing is written
+  // (older_version). Otherwise the resources are written as write() does, and what earlier
+  // versions of the set contributed and this version no longer holds is deleted (kept in
+  // history), except shared types and resources another document set still contributes.
+  virtual WriteStats write_document(std::string_view document_set, int64_t version,
+                                    const std::vector<const FhirResource*>& resources) = 0;
+  // A deleted resource reads as absent; was_deleted() tells it from one never stored (410).
+  virtual bool was_deleted(std::string_view type, std::string_view id) = 0;
   virtual std::optional<StoredResource> read(std::string_view type, std::string_view id) = 0;
   // Patients having an identifier (system may be empty: match value under any system).
   virtual SearchPage find_patients_by_identifier(std::string_view system,
@@ -81,6 +96,7 @@ class PhrStore {
   virtual SearchPage everything(std::string_view person_id, int64_t offset, int64_t count) = 0;
   virtual int64_t count_resources() = 0;
   // Every version of a resource, the current one first (newest first); empty when unknown.
+  // For a deleted resource: its versions up to the deletion.
   virtual std::vector<StoredResource> history(std::string_view type, std::string_view id) = 0;
 };
 

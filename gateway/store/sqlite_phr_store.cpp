@@ -82,6 +82,38 @@ class ReadSnapshot {
   sqlite::Db& db_;
 };
 
+// Writes one resource inside the caller's transaction: identical content is left alone, changed
+// content becomes a new version (the old one goes to history), and its identifiers are indexed.
+void upsert(StoreConnection& conn, const FhirResource& r, const std::string& now, WriteStats& stats) {
+  const std::string hash = sha256_hex(r.json);
+  auto& select = conn.select_hash;
+  select.bind(1, r.type).bind(2, r.id);
+  const bool exists = select.step();
+  const bool same = exists && select.column_text(0) == hash && select.column_text(1) == r.person_id;
+  select.reset();
+
+  if (same || (exists && r.only_if_absent)) {  // identical, or a conditional create of an existing one
+    ++stats.unchanged;
+    return;
+  }
+  if (exists) {
+    conn.copy_to_history.bind(1, r.type).bind(2, r.id).run();
+    conn.update_resource.bind(1, r.type).bind(2, r.id).bind(3, r.person_id).bind(4, now);
+    conn.update_resource.bind(5, hash).bind(6, r.json).run();
+    ++stats.updated;
+  } else {
+    conn.insert_resource.bind(1, r.type).bind(2, r.id).bind(3, r.person_id).bind(4, now);
+    conn.insert_resource.bind(5, hash).bind(6, r.json).run();
+    conn.undelete.bind(1, r.type).bind(2, r.id).run();
+    ++stats.created;
+  }
+  conn.delete_identifiers.bind(1, r.type).bind(2, r.id).run();
+  for (const auto& [system, value] : r.identifiers) {
+    if (value.empty()) continue;  // nothing to search for
+    conn.insert_identifier.bind(1, value).bind(2, system).bind(3, r.type).bind(4, r.id).run();
+  }
+}
+
 class SqlitePhrStore final : public PhrStore {
  public:
   explicit SqlitePhrStore(const std::string& path)
@@ -103,37 +135,71 @@ class SqlitePhrStore final : public PhrStore {
     auto conn = pool_.acquire();
     sqlite::Transaction txn(conn->db);
     const std::string now = fhir_instant_now();
-    for (const auto* rp : resources) {
-      const FhirResource& r = *rp;
-      const std::string hash = sha256_hex(r.json);
-      auto& select = conn->select_hash;
-      select.bind(1, r.type).bind(2, r.id);
-      const bool exists = select.step();
-      const bool same = exists && select.column_text(0) == hash && select.column_text(1) == r.person_id;
-      select.reset();
-
-      if (same || (exists && r.only_if_absent)) {  // identical, or a conditional create of an existing one
-        ++stats.unchanged;
-        continue;
-      }
-      if (exists) {
-        conn->copy_to_history.bind(1, r.type).bind(2, r.id).run();
-        conn->update_resource.bind(1, r.type).bind(2, r.id).bind(3, r.person_id).bind(4, now);
-        conn->update_resource.bind(5, hash).bind(6, r.json).run();
-        ++stats.updated;
-      } else {
-        conn->insert_resource.bind(1, r.type).bind(2, r.id).bind(3, r.person_id).bind(4, now);
-        conn->insert_resource.bind(5, hash).bind(6, r.json).run();
-        ++stats.created;
-      }
-      conn->delete_identifiers.bind(1, r.type).bind(2, r.id).run();
-      for (const auto& [system, value] : r.identifiers) {
-        if (value.empty()) continue;  // nothing to search for
-        conn->insert_identifier.bind(1, value).bind(2, system).bind(3, r.type).bind(4, r.id).run();
-      }
-    }
+    for (const auto* rp : resources) upsert(*conn, *rp, now, stats);
     txn.commit();
     return stats;
+  }
+
+  WriteStats write_document(std::string_view document_set, int64_t version,
+                            const std::vector<const FhirResource*>& resources) override {
+    if (document_set.empty()) throw std::invalid_argument("PhrStore::write_document: empty document set");
+    for (const auto* r : resources) check_writable(*r);
+    WriteStats stats;
+    std::lock_guard writer(write_mutex_);
+    auto conn = pool_.acquire();
+    sqlite::Transaction txn(conn->db);
+    const std::string now = fhir_instant_now();
+    auto& stored = conn->set_version;
+    stored.bind(1, document_set);
+    const bool known = stored.step();
+    const int64_t stored_version = known ? stored.column_int(0) : 0;
+    stored.reset();
+    if (known && stored_version > version) {
+      stats.older_version = true;
+      return stats;  // the transaction rolls back: nothing to keep
+    }
+    for (const auto* r : resources) upsert(*conn, *r, now, stats);
+
+    // What earlier versions contributed and this one no longer holds.
+    std::vector<std::pair<std::string, std::string>> dropped;
+    auto& previous = conn->set_contributions;
+    previous.bind(1, document_set);
+    while (previous.step()) {
+      std::string type(previous.column_text(0)), id(previous.column_text(1));
+      bool still_held = false;
+      for (const auto* r : resources)
+        if (r->type == type && r->id == id) { still_held = true; break; }
+      if (!still_held) dropped.emplace_back(std::move(type), std::move(id));
+    }
+    previous.reset();
+    conn->clear_contributions.bind(1, document_set).run();
+    for (const auto* r : resources)
+      conn->add_contribution.bind(1, document_set).bind(2, r->type).bind(3, r->id).run();
+    for (const auto& [type, id] : dropped) {
+      if (is_shared_resource_type(type)) continue;
+      auto& other = conn->other_contributor;
+      other.bind(1, type).bind(2, id).bind(3, document_set);
+      const bool held_elsewhere = other.step();
+      other.reset();
+      if (held_elsewhere) continue;
+      conn->copy_to_history.bind(1, type).bind(2, id).run();
+      conn->mark_deleted.bind(1, type).bind(2, id).bind(3, now).run();
+      conn->delete_resource.bind(1, type).bind(2, id).run();
+      if (conn->db.changes() > 0) ++stats.deleted;
+      conn->delete_identifiers.bind(1, type).bind(2, id).run();
+    }
+    conn->upsert_set.bind(1, document_set).bind(2, version).bind(3, now).run();
+    txn.commit();
+    return stats;
+  }
+
+  bool was_deleted(std::string_view type, std::string_view id) override {
+    auto conn = pool_.acquire();
+    auto& stmt = conn->is_deleted;
+    stmt.bind(1, type).bind(2, id);
+    const bool deleted = stmt.step();
+    stmt.reset();
+    return deleted;
   }
 
   std::optional<StoredResource> read(std::string_view type, std::string_view id) override {
@@ -234,8 +300,7 @@ class SqlitePhrStore final : public PhrStore {
     auto& current = conn->read_resource;
     current.bind(1, type).bind(2, id);
     if (current.step()) out.push_back(row_to_resource(current));
-    current.reset();
-    if (out.empty()) return out;  // history rows only exist for live resources
+    current.reset();  // a deleted resource has no current row, only its history
     conn->history_rows.bind(1, type).bind(2, id);
     collect_rows(conn->history_rows, out);
     return out;
@@ -254,6 +319,11 @@ class SqlitePhrStore final : public PhrStore {
 };
 
 }  // namespace
+
+bool is_shared_resource_type(std::string_view type) {
+  return type == "Patient" || type == "Practitioner" || type == "PractitionerRole" ||
+         type == "Organization" || type == "Location" || type == "Medication" || type == "Device";
+}
 
 std::unique_ptr<PhrStore> open_sqlite_store(const std::string& path) {
   return std::make_unique<SqlitePhrStore>(path);

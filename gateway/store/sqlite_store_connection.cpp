@@ -1,6 +1,7 @@
 // Schema, prepared statements and connection pool of the SQLite PHR store (see
 // sqlite_store_connection.h). Values are always bound, never spliced into SQL text.
-// Schema history: 1 = resources, resource_history, resource_identifiers.
+// Schema history: 1 = resources, resource_history, resource_identifiers; 2 = document_sets,
+// document_contributions, deleted_resources (documents replacing earlier versions).
 #include "gateway/store/sqlite_store_connection.h"
 
 #include <sqlite3.h>
@@ -44,6 +45,30 @@ CREATE INDEX resource_identifiers_by_resource ON resource_identifiers(type, id);
 PRAGMA user_version = 1;
 )sql";
 
+// A document set's latest stored version, what each set contributed, and resources deleted
+// because a later version of their document no longer held them (their last content stays in
+// resource_history; a later write of the same id continues the version numbers).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE document_sets(
+  set_key    TEXT PRIMARY KEY,
+  version    INTEGER NOT NULL,
+  updated_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE document_contributions(
+  set_key TEXT NOT NULL,
+  type    TEXT NOT NULL,
+  id      TEXT NOT NULL,
+  PRIMARY KEY(set_key, type, id)) WITHOUT ROWID;
+CREATE INDEX document_contributions_by_resource ON document_contributions(type, id);
+CREATE TABLE deleted_resources(
+  type       TEXT NOT NULL,
+  id         TEXT NOT NULL,
+  person_id  TEXT NOT NULL,
+  version    INTEGER NOT NULL,
+  deleted_at TEXT NOT NULL,
+  PRIMARY KEY(type, id)) WITHOUT ROWID;
+PRAGMA user_version = 2;
+)sql";
+
 #define PHR_COLUMNS "type, id, person_id, version, last_updated, json"
 
 int read_user_version(sqlite::Db& db) {
@@ -64,6 +89,7 @@ void ensure_schema(sqlite::Db& db) {
                              std::to_string(kSchemaVersion) + ")");
   }
   if (version == 0) db.exec(kSchemaV1);
+  if (version < 2) db.exec(kSchemaV2);
   txn.commit();
 }
 
@@ -72,7 +98,28 @@ StoreConnection::StoreConnection(const std::string& path)
       select_hash(db, "SELECT content_hash, person_id FROM resources WHERE type = ?1 AND id = ?2"),
       insert_resource(db,
                       "INSERT INTO resources(type, id, person_id, version, last_updated, "
-                      "content_hash, json) VALUES(?1, ?2, ?3, 1, ?4, ?5, ?6)"),
+                      "content_hash, json) VALUES(?1, ?2, ?3, 1 + coalesce((SELECT version "
+                      "FROM deleted_resources WHERE type = ?1 AND id = ?2), 0), ?4, ?5, ?6)"),
+      undelete(db, "DELETE FROM deleted_resources WHERE type = ?1 AND id = ?2"),
+      set_version(db, "SELECT version FROM document_sets WHERE set_key = ?1"),
+      upsert_set(db,
+                 "INSERT INTO document_sets(set_key, version, updated_at) VALUES(?1, ?2, ?3) "
+                 "ON CONFLICT(set_key) DO UPDATE SET version = excluded.version, "
+                 "updated_at = excluded.updated_at"),
+      set_contributions(db, "SELECT type, id FROM document_contributions WHERE set_key = ?1"),
+      clear_contributions(db, "DELETE FROM document_contributions WHERE set_key = ?1"),
+      add_contribution(db,
+                       "INSERT OR IGNORE INTO document_contributions(set_key, type, id) "
+                       "VALUES(?1, ?2, ?3)"),
+      other_contributor(db,
+                        "SELECT 1 FROM document_contributions WHERE type = ?1 AND id = ?2 "
+                        "AND set_key <> ?3 LIMIT 1"),
+      mark_deleted(db,
+                   "INSERT OR REPLACE INTO deleted_resources(type, id, person_id, version, "
+                   "deleted_at) SELECT type, id, person_id, version, ?3 FROM resources "
+                   "WHERE type = ?1 AND id = ?2"),
+      delete_resource(db, "DELETE FROM resources WHERE type = ?1 AND id = ?2"),
+      is_deleted(db, "SELECT 1 FROM deleted_resources WHERE type = ?1 AND id = ?2"),
       copy_to_history(db,
                       "INSERT INTO resource_history(type, id, version, person_id, last_updated, "
                       "json) SELECT type, id, version, person_id, last_updated, json "

@@ -16,7 +16,7 @@ namespace phrgate::store::detail {
 
 // Creates the schema on an empty database (PRAGMA user_version 0 -> kSchemaVersion) inside one
 // transaction; throws std::runtime_error when the file has a newer schema than this build.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 void ensure_schema(sqlite::Db& db);
 
 // Column list every resource-returning statement selects, in this order.
@@ -30,6 +30,18 @@ struct StoreConnection {
   // write()
   sqlite::Stmt select_hash;        // (type, id) -> content_hash, person_id
   sqlite::Stmt insert_resource;    // (type, id, person, last_updated, hash, json), version 1
+                                   // (or the deleted version + 1)
+  sqlite::Stmt undelete;           // (type, id): forget a deletion once written again
+  // write_document()
+  sqlite::Stmt set_version;        // (set) -> stored version
+  sqlite::Stmt upsert_set;         // (set, version, updated_at)
+  sqlite::Stmt set_contributions;  // (set) -> type, id
+  sqlite::Stmt clear_contributions;  // (set)
+  sqlite::Stmt add_contribution;   // (set, type, id)
+  sqlite::Stmt other_contributor;  // (type, id, set) -> a row when another set holds it
+  sqlite::Stmt mark_deleted;       // (type, id, deleted_at): current row -> deleted_resources
+  sqlite::Stmt delete_resource;    // (type, id)
+  sqlite::Stmt is_deleted;         // (type, id)
   sqlite::Stmt copy_to_history;    // (type, id): current row -> resource_history
   sqlite::Stmt update_resource;    // (type, id, person, last_updated, hash, json), version+1
   sqlite::Stmt delete_identifiers; // (type, id)

@@ -250,6 +250,31 @@ TEST_CASE("bearer tokens: 401 without or with a wrong token, 403 on a low role",
   CHECK(c.requests_total == 7);
 }
 
+TEST_CASE("an ingest token may submit records and do nothing else", "[http]") {
+  using phrgate::http::role_allows;
+  STATIC_REQUIRE(role_allows(Role::Ingest, Role::Ingest));
+  STATIC_REQUIRE(role_allows(Role::Admin, Role::Ingest));
+  STATIC_REQUIRE_FALSE(role_allows(Role::Operator, Role::Ingest));
+  STATIC_REQUIRE_FALSE(role_allows(Role::Reader, Role::Ingest));
+  STATIC_REQUIRE_FALSE(role_allows(Role::Ingest, Role::Reader));
+  STATIC_REQUIRE(role_allows(Role::Ingest, Role::None));
+
+  constexpr const char* kIngestToken = "ingest-secret-3";
+  HttpServerOptions o = base_options();
+  o.tokens.push_back({"lab-feed", phrgate::sha256_hex(kIngestToken), Role::Ingest});
+  RunningServer rs(o, [](HttpServer& s) {
+    add_routes(s);
+    s.route("POST", "/ingest/x", Role::Ingest, [](const Request& r) { return text("took from " + r.principal); });
+  });
+  auto r = http_request("127.0.0.1", rs.port(), "POST", "/ingest/x", "doc", bearer(kIngestToken));
+  CHECK(r.status == 200);
+  CHECK(r.body == "took from lab-feed");
+  r = http_request("127.0.0.1", rs.port(), "GET", "/fhir/Patient/1", {}, bearer(kIngestToken));
+  CHECK(r.status == 403);
+  r = http_request("127.0.0.1", rs.port(), "POST", "/ingest/x", "doc", bearer(kReaderToken));
+  CHECK(r.status == 403);
+}
+
 TEST_CASE("HttpServer rejects a token hash that is not SHA-256 hex", "[http]") {
   asio::io_context io;
   HttpServerOptions o = base_options();

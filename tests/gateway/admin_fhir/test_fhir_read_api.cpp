@@ -340,6 +340,11 @@ class FailingStore final : public phrgate::store::PhrStore {
   [[noreturn]] static void fail() { throw std::runtime_error("disk I/O error SECRET-DETAIL"); }
   phrgate::store::WriteStats write(const std::vector<FhirResource>&) override { fail(); }
   phrgate::store::WriteStats write_all(const std::vector<const FhirResource*>&) override { fail(); }
+  phrgate::store::WriteStats write_document(std::string_view, int64_t,
+                                            const std::vector<const FhirResource*>&) override {
+    fail();
+  }
+  bool was_deleted(std::string_view, std::string_view) override { fail(); }
   std::optional<phrgate::store::StoredResource> read(std::string_view, std::string_view) override {
     fail();
   }
