@@ -16,6 +16,7 @@
 #include "adapters/common/hl7v2/hl7v2_time.h"
 #include "adapters/common/mllp/mllp_listener.h"
 #include "adapters/hl7v2/hl7v2_acceptance.h"
+#include "adapters/hl7v2/hl7v2_application_acks.h"
 #include "adapters/hl7v2/register_hl7v2.h"
 #include "gateway/core/log.h"
 #include "gateway/core/metrics.h"
@@ -128,6 +129,25 @@ class Hl7v2MllpSource final : public pipeline::Source {
     } else {
       accepted_processing_ids_ = "PTD";
     }
+    if (auto it = o.FindMember("application_ack"); it != o.MemberEnd() && it->value.IsObject()) {
+      const auto& a = it->value;
+      ApplicationAckOptions ao;
+      ao.source_name = name_;
+      ao.host = config::get_string(a, "host", "127.0.0.1");
+      ao.port = static_cast<uint16_t>(config::get_int(a, "port", 0));
+      ao.poll_interval = std::chrono::milliseconds(config::get_int(a, "poll_interval_ms", 200));
+      ao.retry_delay = std::chrono::milliseconds(config::get_int(a, "retry_delay_ms", 5000));
+      ao.reply_timeout = std::chrono::milliseconds(config::get_int(a, "reply_timeout_ms", 10000));
+      if (auto ca = config::get_string(a, "tls_ca_file", ""); !ca.empty()) {
+        mllp::MllpClientTlsOptions t;
+        t.ca_file = ca;
+        t.server_name = config::get_string(a, "tls_server_name", "");
+        ao.tls = t;
+      }
+      ao.state_path = (deps.data_dir.empty() ? std::string(".") : deps.data_dir) + "/" + name_ +
+                      "-application-acks.db";
+      app_acks_ = std::make_unique<ApplicationAckSender>(std::move(ao), deps.inbox, deps.metrics);
+    }
     std::string labels = "source=\"" + name_ + "\"";
     received_ = &deps.metrics.counter("phrgate_messages_received_total", "Messages received per source", labels);
     acked_ = &deps.metrics.counter("phrgate_messages_acknowledged_total", "Messages accepted (AA/CA) after a durable commit", labels);
@@ -146,6 +166,7 @@ class Hl7v2MllpSource final : public pipeline::Source {
   const std::string& name() const override { return name_; }
 
   void start() override {
+    if (app_acks_) app_acks_->start();
     listener_->start();
     log::info("source.listening", {{"source", name_}, {"type", "hl7v2_mllp"},
                                     {"port", std::to_string(listener_->port())},
@@ -153,6 +174,10 @@ class Hl7v2MllpSource final : public pipeline::Source {
   }
 
   void stop_accepting() override { listener_->stop(); }
+
+  ~Hl7v2MllpSource() override {
+    if (app_acks_) app_acks_->stop();
+  }
 
   void drain(std::chrono::steady_clock::time_point deadline) override {
     auto drained = std::make_shared<std::atomic<bool>>(false);
@@ -173,6 +198,8 @@ class Hl7v2MllpSource final : public pipeline::Source {
                    {"duplicates", static_cast<int64_t>(duplicates_->value())},
                    {"commit_failures", static_cast<int64_t>(commit_failures_->value())},
                    {"connections", static_cast<int64_t>(s.active_connections)},
+                   {"application_acks_outstanding", app_acks_ ? app_acks_->outstanding() : 0},
+                   {"application_acks_sent", app_acks_ ? static_cast<int64_t>(app_acks_->sent()) : 0},
                    {"oversize_closes", static_cast<int64_t>(s.oversize_closes)}};
     return st;
   }
@@ -182,6 +209,10 @@ class Hl7v2MllpSource final : public pipeline::Source {
  private:
   // Enhanced mode is used when configured to follow MSH-15/16 and the sender set either.
   bool enhanced(const Judged& j) const { return as_requested_ && j.asks_enhanced(); }
+
+  static bool wants_application_ack(std::string_view msh16) {
+    return msh16 == "AL" || msh16 == "ER" || msh16 == "SU";
+  }
 
   std::string next_ack_id() {
     return ack_prefix_ + "-" + std::to_string(ack_seq_.fetch_add(1, std::memory_order_relaxed));
@@ -232,10 +263,10 @@ class Hl7v2MllpSource final : public pipeline::Source {
       log::warn("hl7v2.rejected", {{"source", name_}, {"control_id", j.row.control_id},
                                    {"ack", std::string(to_string(v.code))}, {"error", v.text}});
     }
-    if (as_requested_ && !j.requested.application.empty() && j.requested.application != "NE") {
+    if (as_requested_ && !app_acks_ && wants_application_ack(j.requested.application)) {
       log::info("hl7v2.application_ack_requested",
                 {{"source", name_}, {"control_id", j.row.control_id}, {"msh16", j.requested.application},
-                 {"action", "not sent: application acknowledgements are not implemented"}});
+                 {"action", "not sent: no application_ack destination is configured for this source"}});
     }
     if (build_acks) {
       const AckCode c = enhanced(j) ? commit_code(v.code) : v.code;
@@ -280,9 +311,15 @@ class Hl7v2MllpSource final : public pipeline::Source {
     if (on_commit.kind == Answer::Kind::Send && !release2_) j.row.ack = on_commit.payload;
     j.row.payload = std::move(frame.payload);
     std::string control_id = j.row.control_id;
+    // Enhanced mode with MSH-16: the application ACK is promised durably before the CA goes out.
+    std::string app_ack_condition;
+    if (app_acks_ && !release2_ && enhanced(j) && success && wants_application_ack(j.requested.application))
+      app_ack_condition = j.requested.application;
     deps_.inbox.submit(std::move(j.row), [this, responder = frame.responder, on_commit = std::move(on_commit),
                                           on_failure = std::move(on_failure), success, t0,
-                                          control_id = std::move(control_id)](queue::SubmitResult r, int64_t) {
+                                          control_id = std::move(control_id),
+                                          app_ack_condition = std::move(app_ack_condition)](queue::SubmitResult r,
+                                                                                            int64_t row_id) {
       if (r == queue::SubmitResult::Failed) {
         commit_failures_->inc();
         log::error("hl7v2.commit_failed", {{"source", name_}, {"control_id", control_id},
@@ -298,8 +335,20 @@ class Hl7v2MllpSource final : public pipeline::Source {
         log::info("hl7v2.duplicate", {{"source", name_}, {"control_id", control_id}});
       }
       (success ? acked_ : rejected_)->inc();
-      deliver(responder, on_commit);
       if (r == queue::SubmitResult::Committed && success && deps_.notify_pipeline) deps_.notify_pipeline();
+      if (app_ack_condition.empty()) {
+        deliver(responder, on_commit);
+        return;
+      }
+      // A duplicate promises again: its first promise may have been lost with its CA.
+      app_acks_->promise(row_id, app_ack_condition, [this, responder, on_commit, on_failure, control_id](bool stored) {
+        if (!stored) {
+          commit_failures_->inc();
+          log::error("hl7v2.commit_failed", {{"source", name_}, {"control_id", control_id},
+                                             {"action", "application ACK could not be promised; answered CR so the sender resends"}});
+        }
+        deliver(responder, stored ? on_commit : on_failure);
+      });
     });
   }
 
@@ -398,6 +447,7 @@ class Hl7v2MllpSource final : public pipeline::Source {
   bool release2_ = false;
   bool as_requested_ = true;  // "acknowledgement_mode": "as_requested" (the default)
   std::unique_ptr<mllp::MllpListener> listener_;
+  std::unique_ptr<ApplicationAckSender> app_acks_;  // set when "application_ack" is configured
   std::string ack_prefix_;
   std::atomic<uint64_t> ack_seq_{1};
   metrics::Counter* received_;

@@ -101,7 +101,7 @@ int run_daemon(const config::GatewayConfig& cfg) {
   std::atomic<pipeline::Pipeline*> pipe_ptr{nullptr};
   pipeline::SourceDeps source_deps{io, *inbox, metrics, [&pipe_ptr] {
                                      if (auto* p = pipe_ptr.load()) p->notify();
-                                   }};
+                                   }, cfg.data_dir};
   pipeline::SinkDeps sink_deps{*store, metrics};
 
   std::unique_ptr<http::HttpServer> http_server;

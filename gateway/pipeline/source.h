@@ -59,6 +59,8 @@ struct SourceDeps {
   metrics::Registry& metrics;
   // Called after the inbox committed new rows, to wake the pipeline.
   std::function<void()> notify_pipeline;
+  // The daemon's data directory, for a source's own small state files ("" in some tests).
+  std::string data_dir;
 };
 
 }  // namespace phrgate::pipeline
