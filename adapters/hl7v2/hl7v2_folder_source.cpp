@@ -14,6 +14,7 @@
 #include "adapters/hl7v2/hl7v2_to_fhir.h"
 #include "adapters/hl7v2/register_hl7v2.h"
 #include "gateway/core/log.h"
+#include "gateway/pipeline/convert_settings.h"
 #include "gateway/core/metrics.h"
 #include "gateway/core/resource_id.h"
 #include "gateway/queue/inbox.h"
@@ -183,7 +184,7 @@ class Hl7v2FolderSource final : public pipeline::Source {
   Hl7v2FolderSource(const config::AdapterConfig& cfg, pipeline::SourceDeps& deps, const folder::FolderWatcherHooks& hooks)
       : name_(cfg.name), inbox_(deps.inbox), shared_(std::make_shared<SharedState>()) {
     const auto& o = *cfg.options;
-    settings_.default_zone = config::get_string(o, "default_timezone", "Z");
+    settings_ = pipeline::read_convert_settings(o);
     folder::FolderWatcherOptions fo;
     fo.inbox_dir = config::get_string(o, "path", "");
     fo.processed_dir = config::get_string(o, "processed_dir", "");

@@ -19,6 +19,7 @@
 #include "adapters/hl7v2/hl7v2_application_acks.h"
 #include "adapters/hl7v2/register_hl7v2.h"
 #include "gateway/core/log.h"
+#include "gateway/pipeline/convert_settings.h"
 #include "gateway/core/metrics.h"
 #include "gateway/queue/inbox.h"
 
@@ -123,7 +124,7 @@ class Hl7v2MllpSource final : public pipeline::Source {
     lo.log_name = name_;
     release2_ = config::get_int(o, "mllp_release", 1) == 2;
     as_requested_ = config::get_string(o, "acknowledgement_mode", "as_requested") == "as_requested";
-    settings_.default_zone = config::get_string(o, "default_timezone", "Z");
+    settings_ = pipeline::read_convert_settings(o);
     if (auto it = o.FindMember("accept_processing_ids"); it != o.MemberEnd() && it->value.IsArray()) {
       for (const auto& v : it->value.GetArray()) accepted_processing_ids_ += v.GetString();
     } else {

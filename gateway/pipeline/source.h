@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,9 +25,34 @@ class Inbox;
 
 namespace phrgate::pipeline {
 
+// Settings for the messages of one sending system (HL7 MSH-3 / MSH-4 namespace ids), which
+// override the source's own: several EMRs often share one listener.
+struct SenderSettings {
+  std::string application;      // MSH-3.1; empty matches any application
+  std::string facility;         // MSH-4.1; empty matches any facility
+  std::string default_zone;     // "" keeps the source's
+  std::string default_charset;  // HL7 table 0211 name used when MSH-18 is empty; "" keeps the source's
+  // Assigning authority namespace (CX-4.1) -> FHIR Identifier.system, before the mapping tables.
+  std::vector<std::pair<std::string, std::string>> identifier_systems;
+};
+
 // What the pipeline needs to know to convert a source's messages later.
 struct ConvertSettings {
   std::string default_zone = "Z";  // for timestamps without a zone
+  std::string default_charset;     // when MSH-18 is empty; "" = UTF-8 (lenient: stray bytes as 8859/1)
+  std::vector<SenderSettings> senders;
+  // The most specific sender entry matching (application, facility), or null.
+  const SenderSettings* sender(std::string_view application, std::string_view facility) const {
+    const SenderSettings* best = nullptr;
+    int best_score = -1;
+    for (const auto& s : senders) {
+      if (!s.application.empty() && s.application != application) continue;
+      if (!s.facility.empty() && s.facility != facility) continue;
+      const int score = (s.application.empty() ? 0 : 2) + (s.facility.empty() ? 0 : 1);
+      if (score > best_score) { best = &s; best_score = score; }
+    }
+    return best;
+  }
 };
 
 // Counters an operator sees in /api/queues, as (name, value) pairs.
