@@ -10,6 +10,8 @@
 
 #include "adapters/common/hl7v2/hl7v2_charset.h"
 #include "adapters/hl7v2/register_hl7v2.h"
+#include "gateway/pipeline/convert_settings.h"
+#include "tests/support/source_test_support.h"
 
 using namespace phrgate;
 
@@ -133,4 +135,22 @@ TEST_CASE("per-sender settings give the time zone and character set a message om
   auto z = convert_one(adt("2.5.1"), plain);
   REQUIRE(z.ok);
   CHECK(encounter_start(z) == "2026-11-24T08:30:00Z");
+}
+
+TEST_CASE("per-sender settings are read from the source's config through its schema", "[dialects]") {
+  auto cfg = testing::load_source_config(R"({"name": "emr", "type": "hl7v2_mllp", "port": 0,
+      "default_timezone": "+02:00", "default_charset": "8859/1",
+      "senders": [{"sending_application": "OLD_EMR", "sending_facility": "HOSP_D",
+                   "default_timezone": "-05:00", "default_charset": "CP1252"}]})");
+  auto s = pipeline::read_convert_settings(*cfg.options);
+  CHECK(s.default_zone == "+02:00");
+  CHECK(s.default_charset == "8859/1");
+  REQUIRE(s.senders.size() == 1);
+  const auto* match = s.sender("OLD_EMR", "HOSP_D");
+  REQUIRE(match);
+  CHECK(match->default_zone == "-05:00");
+  CHECK(match->default_charset == "CP1252");
+  CHECK_FALSE(s.sender("OLD_EMR", "OTHER"));
+  CHECK_THROWS(testing::load_source_config(
+      R"({"name": "emr", "type": "hl7v2_mllp", "port": 0, "default_charset": "EBCDIC"})"));
 }
