@@ -8,7 +8,10 @@
 //   phrgate-bench mappings  mapping tables: load and check of a generated 1,000,000-row set,
 //                           lookup cost (hits, misses, with and without scope) and the number
 //                           of heap allocations lookups make (counted by operator new below)
-//   phrgate-bench all       all of them (default)
+//   phrgate-bench backlog [N]  daemon RSS while it works through a backlog of N (default
+//                           1,000,000) undelivered messages already in its inbox: RSS at
+//                           ready, peak during the drain, at the end, and the drain rate
+//   phrgate-bench all       convert, ingest and mappings (default; backlog runs alone)
 #include <sys/resource.h>
 #include <time.h>
 
@@ -18,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <new>
 #include <optional>
@@ -33,6 +37,8 @@
 #include "tests/bench/bench_messages.h"
 #include "tests/e2e/daemon_process.h"
 #include "tests/support/allocation_counter.h"
+#include "gateway/queue/inbox.h"
+#include "tests/support/http_client.h"
 #include "tests/support/temp_dir.h"
 
 using Clock = std::chrono::steady_clock;
@@ -198,6 +204,82 @@ void bench_ingest() {
   daemon.stop();
 }
 
+
+// ---------------------------------------------------------------- backlog
+
+long process_rss_kb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  return -1;
+}
+
+// "pending": N from GET /api/queues (-1 when unreadable).
+long long pending_rows(uint16_t http_port, const std::string& token) {
+  auto r = phrgate::testing::http_request("127.0.0.1", http_port, "GET", "/api/queues", {},
+                                          {{"Authorization", "Bearer " + token}});
+  const auto at = r.body.find("\"pending\":");
+  return at == std::string::npos ? -1 : std::atoll(r.body.c_str() + at + 10);
+}
+
+void bench_backlog(int messages) {
+  phrgate::testing::TempDir dir("phrgate-bench-");
+  const std::string token = "bench-token-0123456789abcdef";
+  const std::string data = dir.path() + "/data";
+  std::filesystem::create_directories(data);
+  auto t0 = Clock::now();
+  {
+    phrgate::queue::SqliteInboxOptions o;
+    o.path = data + "/inbox.db";
+    auto inbox = phrgate::queue::open_sqlite_inbox(o);
+    for (int i = 0; i < messages; ++i) {
+      phrgate::queue::InboxMessage m;
+      m.source = "emr";
+      m.sender = "BENCH";
+      m.control_id = "B" + std::to_string(i);
+      m.message_type = "ORU^R01";
+      m.content_type = "application/hl7-v2";
+      m.payload = phrgate::bench::oru_r01(i, 10);
+      inbox->submit(std::move(m), [](phrgate::queue::SubmitResult, int64_t) {});
+      if (i % 100000 == 99999) inbox->flush();
+    }
+    inbox->flush();
+  }
+  figure("backlog.messages", messages);
+  figure("backlog.fill_s", seconds_since(t0), "%.1f");
+
+  phrgate::testing::DaemonProcess daemon(dir.path(), phrgate::testing::basic_config(dir.path(), token));
+  t0 = Clock::now();
+  daemon.start(std::chrono::seconds(120));
+  figure("backlog.startup_ms", seconds_since(t0) * 1000, "%.1f");
+  figure("backlog.daemon_rss_mb.at_ready", static_cast<double>(process_rss_kb(daemon.pid())) / 1024.0, "%.1f");
+  const auto drain0 = Clock::now();
+  long long left = messages;
+  double max_rss_mb = 0;
+  std::vector<double> samples;
+  while (left > 0 && seconds_since(drain0) < 1800) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const double rss = static_cast<double>(process_rss_kb(daemon.pid())) / 1024.0;
+    samples.push_back(rss);
+    max_rss_mb = std::max(max_rss_mb, rss);
+    left = pending_rows(daemon.http_port(), token);
+    if (left < 0) break;
+  }
+  const double drain_s = seconds_since(drain0);
+  figure("backlog.drain_s", drain_s, "%.1f");
+  figure("backlog.drain_msgs_per_s", static_cast<double>(messages) / drain_s);
+  figure("backlog.left_pending", static_cast<double>(left));
+  // Flatness: RSS in the first and the last tenth of the drain.
+  if (samples.size() >= 10) {
+    const std::size_t tenth = samples.size() / 10;
+    figure("backlog.daemon_rss_mb.first_tenth_max", *std::max_element(samples.begin(), samples.begin() + tenth), "%.1f");
+    figure("backlog.daemon_rss_mb.last_tenth_max", *std::max_element(samples.end() - tenth, samples.end()), "%.1f");
+  }
+  figure("backlog.daemon_rss_mb.peak_sampled", max_rss_mb, "%.1f");
+  figure("backlog.daemon_peak_rss_mb", static_cast<double>(daemon_peak_rss_kb(daemon.pid())) / 1024.0, "%.1f");
+  daemon.stop();
+}
 
 // ---------------------------------------------------------------- mapping tables
 
@@ -407,5 +489,6 @@ int main(int argc, char** argv) {
   if (what == "convert" || what == "all") bench_convert();
   if (what == "ingest" || what == "all") bench_ingest();
   if (what == "mappings" || what == "all") bench_mappings();
+  if (what == "backlog") bench_backlog(argc > 2 ? std::atoi(argv[2]) : 1'000'000);
   return 0;
 }
