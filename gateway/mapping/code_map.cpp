@@ -470,6 +470,11 @@ bool list_table_files(const std::string& dir, std::vector<std::string>& paths, s
       if (it->is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
+    // mappings/identity/ holds the patient matcher's tables (nicknames.csv), not code maps.
+    if (it.depth() == 0 && file_name == "identity" && it->is_directory(ec)) {
+      it.disable_recursion_pending();
+      continue;
+    }
     if (it->is_regular_file(ec) && it->path().extension() == ".csv")
       paths.push_back(it->path().lexically_relative(dir).generic_string());
   }

@@ -93,7 +93,7 @@ TEST_CASE("The version is SHA-256 over the raw bytes of every table, size-prefix
   CHECK(from_dir->version() == expected);
 }
 
-TEST_CASE("load_dir reads *.csv recursively and skips hidden files and folders") {
+TEST_CASE("load_dir reads *.csv recursively and skips hidden files and folders, and identity/") {
   phrgate::testing::TempDir dir("phrgate-mapload-");
   const std::filesystem::path root = dir.path();
   write(root / "a.csv", std::string(kHeader) + "A,1,s,c,d,\n");
@@ -101,6 +101,7 @@ TEST_CASE("load_dir reads *.csv recursively and skips hidden files and folders")
   write(root / "._a.csv", "macOS resource fork, not a table");
   write(root / ".git" / "x.csv", "not a table");
   write(root / "notes.txt", "not a table");
+  write(root / "identity" / "nicknames.csv", "name,nickname\nWilliam,Bill\n");  // the matcher's, not a code map
   phrgate::mapping::LoadReport report;
   auto maps = CodeMaps::load_dir(dir.path(), report);
   INFO((report.errors.empty() ? std::string() : report.errors.front()));

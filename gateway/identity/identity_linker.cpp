@@ -1,0 +1,123 @@
+// Implementation of the identity linker (see identity_linker.h).
+#include "gateway/identity/identity_linker.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "gateway/identity/demographics.h"
+
+namespace phrgate::identity {
+namespace {
+
+constexpr const char* kHeldSchema = R"sql(
+CREATE TABLE IF NOT EXISTS held_messages(
+  review_id INTEGER NOT NULL,
+  inbox_id  INTEGER NOT NULL,
+  PRIMARY KEY(review_id, inbox_id)) WITHOUT ROWID;
+)sql";
+
+store::FhirResource* source_patient(pipeline::ConvertedMessage& m) {
+  for (auto& r : m.resources)
+    if (r.type == "Patient" && r.id == m.person_id) return &r;
+  return nullptr;
+}
+
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  if (from.empty()) return;
+  for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
+    text.replace(pos, from.size(), to);
+}
+
+}  // namespace
+
+void rewrite_person(pipeline::ConvertedMessage& m, const std::string& person_id) {
+  const std::string old = m.person_id;
+  if (old == person_id) return;
+  for (auto& r : m.resources) {
+    // Ids are UUID-shaped hashes: the old id appears only where it means the Patient.
+    replace_all(r.json, old, person_id);
+    if (r.type == "Patient" && r.id == old) r.id = person_id;
+    if (r.person_id == old || r.person_id.empty()) r.person_id = person_id;
+  }
+  m.person_id = person_id;
+}
+
+bool add_linked_identifiers(store::FhirResource& patient, const std::vector<LinkedIdentifier>& linked) {
+  std::vector<const SourceIdentifier*> missing;
+  for (const auto& l : linked) {
+    bool present = false;
+    for (const auto& [system, value] : patient.identifiers)
+      if (system == l.identifier.system && value == l.identifier.value) present = true;
+    if (!present) missing.push_back(&l.identifier);
+  }
+  if (missing.empty()) return false;
+  rapidjson::Document doc;
+  doc.Parse(patient.json.c_str(), patient.json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return false;
+  auto& alloc = doc.GetAllocator();
+  if (!doc.HasMember("identifier") || !doc["identifier"].IsArray())
+    doc.AddMember("identifier", rapidjson::Value(rapidjson::kArrayType), alloc);
+  auto& list = doc["identifier"];
+  for (const auto* id : missing) {
+    rapidjson::Value entry(rapidjson::kObjectType);
+    entry.AddMember("system", rapidjson::Value(id->system.c_str(), alloc), alloc);
+    entry.AddMember("value", rapidjson::Value(id->value.c_str(), alloc), alloc);
+    list.PushBack(entry, alloc);
+    patient.identifiers.emplace_back(id->system, id->value);
+  }
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  doc.Accept(w);
+  patient.json.assign(buf.GetString(), buf.GetSize());
+  return true;
+}
+
+IdentityLinker::IdentityLinker(PersonIndex& index, const std::string& held_db_path)
+    : index_(index), db_(held_db_path) {
+  db_.exec(kHeldSchema);
+}
+
+pipeline::PersonDecision IdentityLinker::resolve(pipeline::ConvertedMessage& m, int64_t inbox_id) {
+  pipeline::PersonDecision decision;
+  store::FhirResource* patient = source_patient(m);
+  if (!patient) return decision;  // nothing about a patient: nothing to resolve
+  const auto key = key_identifier_from_patient_json(patient->json);
+  if (!key) return decision;
+  const Demographics demographics = demographics_from_patient_json(patient->json).value_or(Demographics{});
+  const Resolution res = index_.resolve(*key, demographics);
+  if (res.kind == Resolution::Kind::Review) {
+    {
+      std::lock_guard lock(mutex_);
+      sqlite::Stmt hold(db_, "INSERT OR IGNORE INTO held_messages(review_id, inbox_id) VALUES(?1, ?2)");
+      hold.bind(1, res.review_id).bind(2, inbox_id).run();
+    }
+    decision.kind = pipeline::PersonDecision::Kind::Hold;
+    decision.review_id = res.review_id;
+    decision.reason = "held for identity review " + std::to_string(res.review_id) +
+                      ": the patient may be a person already known; an operator decides (GET /api/identity/review)";
+    return decision;
+  }
+  rewrite_person(m, res.person_id);
+  patient = source_patient(m);
+  if (patient && add_linked_identifiers(*patient, index_.identifiers_of(res.person_id)))
+    patient->only_if_absent = false;  // a new link must reach the stored Patient's identifiers
+  if (patient && res.kind == Resolution::Kind::Linked) patient->only_if_absent = false;
+  return decision;
+}
+
+std::vector<int64_t> IdentityLinker::take_held(int64_t review_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<int64_t> ids;
+  sqlite::Transaction txn(db_);
+  sqlite::Stmt select(db_, "SELECT inbox_id FROM held_messages WHERE review_id = ?1 ORDER BY inbox_id");
+  select.bind(1, review_id);
+  while (select.step()) ids.push_back(select.column_int(0));
+  select.reset();
+  sqlite::Stmt forget(db_, "DELETE FROM held_messages WHERE review_id = ?1");
+  forget.bind(1, review_id).run();
+  txn.commit();
+  return ids;
+}
+
+}  // namespace phrgate::identity

@@ -1,0 +1,243 @@
+// Field comparison levels and Fellegi–Sunter weights (see record_comparator.h).
+// Levels and thresholds of similarity are documented in docs/identity.md.
+#include "gateway/identity/record_comparator.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "gateway/identity/string_similarity.h"
+
+namespace phrgate::identity {
+namespace {
+
+std::string compact(std::string_view s) {
+  std::string out;
+  for (char c : s)
+    if (c != ' ') out.push_back(c);
+  return out;
+}
+
+std::vector<std::string_view> parts(std::string_view s) {
+  std::vector<std::string_view> out;
+  while (!s.empty()) {
+    const std::size_t sp = s.find(' ');
+    if (sp != 0) out.push_back(s.substr(0, sp));
+    if (sp == std::string_view::npos) break;
+    s.remove_prefix(sp + 1);
+  }
+  return out;
+}
+
+// Spelling variants: one edit on names of 4+ letters, Jaro–Winkler >= 0.92, or same NYSIIS
+// code with Jaro–Winkler >= 0.85.
+bool similar_spelling(std::string_view a, std::string_view b) {
+  if (a.size() >= 4 && b.size() >= 4 && edit_distance(a, b, 1) <= 1) return true;
+  const double jw = jaro_winkler(a, b);
+  if (jw >= 0.92) return true;
+  return jw >= 0.85 && nysiis(a) == nysiis(b);
+}
+
+double exact_weight(const LevelProbability& p, double value_u) {
+  return std::log2(p.m / (value_u > 0.0 ? value_u : p.u));
+}
+
+int year_of(std::string_view date) { return std::atoi(std::string(date.substr(0, 4)).c_str()); }
+
+std::string swapped_date(std::string_view d) {
+  std::string s(d);
+  std::swap(s[5], s[8]);
+  std::swap(s[6], s[9]);
+  return s;
+}
+
+std::string date_digits(std::string_view d) {
+  std::string out;
+  for (char c : d)
+    if (c != '-') out.push_back(c);
+  return out;
+}
+
+}  // namespace
+
+const char* field_name(Field f) {
+  static constexpr const char* kNames[] = {"family", "given", "birth_date", "sex", "suffix",
+                                           "address", "postal_code", "phone", "email", "ssn_last4"};
+  return kNames[static_cast<std::size_t>(f)];
+}
+
+Comparison RecordComparator::compare(const Demographics& a, const Demographics& b,
+                                     const NameFrequencies& freq) const {
+  Comparison c;
+  auto set = [&c](Field f, const char* level, double w) {
+    c.fields[static_cast<std::size_t>(f)] = {level, w};
+  };
+
+  // Family name.
+  if (!a.family.empty() && !b.family.empty()) {
+    const std::string fa = compact(a.family), fb = compact(b.family);
+    if (fa == fb) {
+      set(Field::Family, "exact", exact_weight(s_.family_exact, freq.family_u));
+    } else {
+      bool part_agrees = false;
+      for (auto pa : parts(a.family))
+        for (auto pb : parts(b.family))
+          if (pa.size() >= 3 && pa == pb) part_agrees = true;
+      if (part_agrees || similar_spelling(fa, fb))
+        set(Field::Family, "similar", std::min(s_.family_similar.weight(), exact_weight(s_.family_exact, freq.family_u)));
+      else
+        set(Field::Family, "disagree", s_.family_disagree.weight());
+    }
+  }
+
+  // First given name (middle names consulted for swapped use).
+  if (!a.given.empty() && !b.given.empty()) {
+    const std::string& ga = a.given[0];
+    const std::string& gb = b.given[0];
+    const double exact = exact_weight(s_.given_exact, freq.given_u);
+    if (ga == gb) {
+      set(Field::Given, "exact", exact);
+    } else if (s_.nicknames && s_.nicknames->equivalent(ga, gb)) {
+      set(Field::Given, "nickname", std::min(s_.given_nickname.weight(), exact));
+    } else if ((ga.size() == 1 || gb.size() == 1) && ga[0] == gb[0]) {
+      set(Field::Given, "initial", s_.given_initial.weight());
+    } else {
+      const bool similar = ga.size() > 1 && gb.size() > 1 && similar_spelling(ga, gb);
+      // A middle name used as first name: weighs like a spelling variant but never allows an
+      // automatic link (a twin's middle name is often the other twin's first name).
+      bool middle = false;
+      for (std::size_t i = 1; i < b.given.size() && !middle; ++i) middle = b.given[i] == ga && ga.size() > 1;
+      for (std::size_t i = 1; i < a.given.size() && !middle; ++i) middle = a.given[i] == gb && gb.size() > 1;
+      if (similar) set(Field::Given, "similar", std::min(s_.given_similar.weight(), exact));
+      else if (middle) set(Field::Given, "middle_name", std::min(s_.given_similar.weight(), exact));
+      else set(Field::Given, "disagree", s_.given_disagree.weight());
+    }
+  }
+
+  // Birth date.
+  std::string_view birth_level;
+  if (!a.birth_date.empty() && !b.birth_date.empty()) {
+    if (a.birth_date == b.birth_date) {
+      set(Field::BirthDate, "exact", s_.birth_exact.weight());
+    } else if (swapped_date(a.birth_date) == b.birth_date) {
+      set(Field::BirthDate, "day_month_swapped", s_.birth_swapped.weight());
+    } else if (edit_distance(date_digits(a.birth_date), date_digits(b.birth_date), 1) <= 1) {
+      set(Field::BirthDate, "one_typo", s_.birth_typo.weight());
+    } else if (std::abs(year_of(a.birth_date) - year_of(b.birth_date)) >= s_.generation_gap_years) {
+      set(Field::BirthDate, "disagree", s_.birth_disagree.weight());
+      c.guard_weight += s_.generation_gap_weight;
+      c.guard = "generation_gap";
+    } else {
+      set(Field::BirthDate, "disagree", s_.birth_disagree.weight());
+    }
+    birth_level = c.at(Field::BirthDate).level;
+  }
+
+  if (!a.sex.empty() && !b.sex.empty())
+    set(Field::Sex, a.sex == b.sex ? "exact" : "disagree",
+        a.sex == b.sex ? s_.sex_agree.weight() : s_.sex_disagree.weight());
+
+  if (!a.suffix.empty() && !b.suffix.empty()) {
+    if (a.suffix == b.suffix) {
+      set(Field::Suffix, "exact", 0.0);
+    } else {
+      set(Field::Suffix, "disagree", 0.0);
+      c.guard_weight += s_.suffix_conflict_weight;
+      c.guard = "suffix_conflict";
+    }
+  }
+
+  // Contact fields, household-correlated: capped together.
+  double contact_pos = 0.0, contact_neg = 0.0;
+  auto contact = [&](Field f, const char* level, double w) {
+    set(f, level, w);
+    (w >= 0 ? contact_pos : contact_neg) += w;
+  };
+  if (!a.address_line.empty() && !b.address_line.empty()) {
+    if (a.address_line == b.address_line) contact(Field::Address, "exact", s_.address_agree.weight());
+    else if (jaro_winkler(a.address_line, b.address_line) >= 0.93)
+      contact(Field::Address, "similar", s_.address_similar.weight());
+    else contact(Field::Address, "disagree", s_.address_disagree.weight());
+  }
+  if (!a.postal_code.empty() && !b.postal_code.empty())
+    contact(Field::Postal, a.postal_code == b.postal_code ? "exact" : "disagree",
+            a.postal_code == b.postal_code ? s_.postal_agree.weight() : s_.postal_disagree.weight());
+  if (!a.phone.empty() && !b.phone.empty())
+    contact(Field::Phone, a.phone == b.phone ? "exact" : "disagree",
+            a.phone == b.phone ? s_.phone_agree.weight() : s_.phone_disagree.weight());
+  if (!a.email.empty() && !b.email.empty())
+    contact(Field::Email, a.email == b.email ? "exact" : "disagree",
+            a.email == b.email ? s_.email_agree.weight() : s_.email_disagree.weight());
+  c.contact_weight = std::min(contact_pos, s_.contact_cap) + std::max(contact_neg, -s_.contact_floor);
+
+  if (!a.ssn_last4.empty() && !b.ssn_last4.empty())
+    set(Field::Ssn4, a.ssn_last4 == b.ssn_last4 ? "exact" : "disagree",
+        a.ssn_last4 == b.ssn_last4 ? s_.ssn4_agree.weight() : s_.ssn4_disagree.weight());
+
+  // Sibling guard: same family name and birth date (or its swap) but a different given name
+  // is the signature of twins, not of one person.
+  const std::string_view family_level = c.at(Field::Family).level;
+  const std::string_view given_level = c.at(Field::Given).level;
+  if ((family_level == "exact" || family_level == "similar") &&
+      (birth_level == "exact" || birth_level == "day_month_swapped") && given_level == "disagree") {
+    c.guard_weight += s_.sibling_weight;
+    c.guard = "sibling";
+  }
+
+  double score = c.contact_weight + c.guard_weight;
+  for (Field f : {Field::Family, Field::Given, Field::BirthDate, Field::Sex, Field::Ssn4}) score += c.at(f).weight;
+  c.score = score;
+  const bool given_ok = given_level == "exact" || given_level == "nickname" || given_level == "similar";
+  const bool birth_ok = birth_level == "exact" || birth_level == "day_month_swapped" || birth_level == "one_typo";
+  // Names and birth date all exact may link on their own (their weights already reflect how
+  // common the names are); any variant among them needs a contact field or the SSN last-4 to
+  // agree as well: two different people with one surname and birth date and similar or
+  // nickname-equivalent given names are too common in a large population.
+  const bool all_exact = family_level == "exact" && given_level == "exact" && birth_level == "exact";
+  const bool corroborated = contact_pos > 0.0 || std::string_view(c.at(Field::Ssn4).level) == "exact";
+  if (!given_ok || !birth_ok) c.hold_reason = "name_or_birth_date_differs";
+  else if (c.guard_weight != 0.0) c.hold_reason = c.guard;
+  else if (!all_exact && !corroborated) c.hold_reason = "uncorroborated_variant";
+  c.auto_link_allowed = *c.hold_reason == '\0';
+  return c;
+}
+
+std::string comparison_json(const Comparison& c) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.SetMaxDecimalPlaces(2);
+  w.StartObject();
+  w.Key("score");
+  w.Double(c.score);
+  w.Key("auto_link_allowed");
+  w.Bool(c.auto_link_allowed);
+  if (*c.guard) {
+    w.Key("guard");
+    w.String(c.guard);
+  }
+  if (*c.hold_reason) {
+    w.Key("hold_reason");
+    w.String(c.hold_reason);
+  }
+  w.Key("contact_weight");
+  w.Double(c.contact_weight);
+  w.Key("fields");
+  w.StartObject();
+  for (std::size_t i = 0; i < c.fields.size(); ++i) {
+    if (std::string_view(c.fields[i].level) == "missing") continue;
+    w.Key(field_name(static_cast<Field>(i)));
+    w.StartObject();
+    w.Key("level");
+    w.String(c.fields[i].level);
+    w.Key("weight");
+    w.Double(c.fields[i].weight);
+    w.EndObject();
+  }
+  w.EndObject();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace phrgate::identity

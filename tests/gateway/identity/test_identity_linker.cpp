@@ -1,0 +1,124 @@
+// Tests of the identity linker (the person index in the pipeline): records of one person from
+// two hospitals end up under one PHR person whose Patient carries both hospitals' identifiers
+// and whose references are rewritten; a doubtful match is held under its review item and
+// released by take_held(); messages without a Patient pass untouched. Real SQLite files.
+#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
+
+#include <string>
+
+#include "gateway/core/resource_id.h"
+#include "gateway/identity/identity_linker.h"
+#include "tests/gateway/identity/identity_test_data.h"
+#include "tests/support/temp_dir.h"
+
+using namespace phrgate;
+using phrgate::testing::TempDir;
+
+namespace {
+
+// A converted message as the HL7 converter makes it: Patient (id from its MRN) + Observation.
+pipeline::ConvertedMessage message(const std::string& system, const std::string& mrn, const std::string& given,
+                                   const std::string& family, const std::string& birth, const std::string& phone) {
+  pipeline::ConvertedMessage m;
+  m.ok = true;
+  m.person_id = patient_resource_id(system, mrn);
+  store::FhirResource p;
+  p.type = "Patient";
+  p.id = m.person_id;
+  p.person_id = m.person_id;
+  p.json = R"({"resourceType":"Patient","id":")" + p.id + R"(","identifier":[{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},"system":")" +
+           system + R"(","value":")" + mrn + R"("}],"name":[{"family":")" + family + R"(","given":[")" + given +
+           R"("]}],"gender":"female","birthDate":")" + birth + R"(","telecom":[{"system":"phone","value":")" + phone +
+           R"("}],"address":[{"line":["12 Elm Street"],"postalCode":"02139"}]})";
+  p.identifiers = {{system, mrn}};
+  m.resources.push_back(p);
+  store::FhirResource o;
+  o.type = "Observation";
+  o.id = derive_resource_id("Observation", {system, mrn, "glucose"});
+  o.person_id = m.person_id;
+  o.json = R"({"resourceType":"Observation","id":")" + o.id + R"(","subject":{"reference":"Patient/)" + m.person_id + R"("}})";
+  m.resources.push_back(o);
+  return m;
+}
+
+rapidjson::Document parse(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.c_str());
+  REQUIRE(d.IsObject());
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("one person from two hospitals: one Patient with both identifiers", "[identity_linker]") {
+  TempDir dir;
+  auto index = identity::PersonIndex::open(dir.file("identity.db"), identity::test::default_settings());
+  identity::IdentityLinker linker(*index, dir.file("identity.db"));
+
+  auto a = message("urn:oid:1.2.3.1", "A-100", "Margaret", "Holloway", "1961-04-12", "+1 617 555 0101");
+  REQUIRE(linker.resolve(a, 1).kind == pipeline::PersonDecision::Kind::Proceed);
+  const std::string person = a.person_id;
+  CHECK(person != patient_resource_id("urn:oid:1.2.3.1", "A-100"));  // the PHR person's id
+  CHECK(a.resources[0].id == person);
+  CHECK(a.resources[1].person_id == person);
+  CHECK(a.resources[1].json.find("Patient/" + person) != std::string::npos);
+
+  auto b = message("urn:oid:9.9.9", "B-7", "Margaret", "Holloway", "1961-04-12", "+1 617 555 0101");
+  REQUIRE(linker.resolve(b, 2).kind == pipeline::PersonDecision::Kind::Proceed);
+  CHECK(b.person_id == person);  // the same person
+  const auto& patient = b.resources[0];
+  CHECK(patient.id == person);
+  CHECK_FALSE(patient.only_if_absent);
+  auto doc = parse(patient.json);
+  REQUIRE(doc["identifier"].Size() == 2);
+  std::vector<std::string> values;
+  for (const auto& i : doc["identifier"].GetArray()) values.emplace_back(i["value"].GetString());
+  CHECK((values == std::vector<std::string>{"B-7", "A-100"}));
+  CHECK(patient.identifiers.size() == 2);
+  CHECK(b.resources[1].json.find(patient_resource_id("urn:oid:9.9.9", "B-7")) == std::string::npos);
+}
+
+TEST_CASE("a doubtful match is held under its review item and released by take_held", "[identity_linker]") {
+  TempDir dir;
+  auto settings = identity::test::default_settings();
+  settings.upper_threshold = 200.0;  // nothing links automatically: a close match goes to review
+  auto index = identity::PersonIndex::open(dir.file("identity.db"), settings);
+  identity::IdentityLinker linker(*index, dir.file("identity.db"));
+  auto a = message("urn:oid:1.2.3.1", "A-200", "Robert", "Quinlan", "1975-09-03", "+1 617 555 0199");
+  REQUIRE(linker.resolve(a, 10).kind == pipeline::PersonDecision::Kind::Proceed);
+  auto b = message("urn:oid:9.9.9", "B-300", "Robert", "Quinlan", "1975-09-03", "+1 617 555 0199");
+  const auto decision = linker.resolve(b, 11);
+  REQUIRE(decision.kind == pipeline::PersonDecision::Kind::Hold);
+  CHECK(decision.review_id > 0);
+  CHECK(decision.reason.find("identity review") != std::string::npos);
+  CHECK(decision.reason.find("Quinlan") == std::string::npos);
+  // A second message for the held identifier waits under the same review.
+  auto b2 = b;
+  CHECK(linker.resolve(b2, 12).review_id == decision.review_id);
+  CHECK(linker.take_held(decision.review_id) == std::vector<int64_t>{11, 12});
+  CHECK(linker.take_held(decision.review_id).empty());
+
+  // Once linked by an operator, the identifier's messages go to that person.
+  REQUIRE(index->link(decision.review_id, a.person_id, "ops").status == identity::ActionStatus::Ok);
+  auto b3 = b;
+  REQUIRE(linker.resolve(b3, 13).kind == pipeline::PersonDecision::Kind::Proceed);
+  CHECK(b3.person_id == a.person_id);
+}
+
+TEST_CASE("messages without a Patient pass untouched", "[identity_linker]") {
+  TempDir dir;
+  auto index = identity::PersonIndex::open(dir.file("identity.db"), identity::test::default_settings());
+  identity::IdentityLinker linker(*index, dir.file("identity.db"));
+  pipeline::ConvertedMessage m;
+  m.person_id = "p-none";
+  store::FhirResource o;
+  o.type = "Observation";
+  o.id = "o1";
+  o.person_id = "p-none";
+  o.json = R"({"resourceType":"Observation","id":"o1"})";
+  m.resources.push_back(o);
+  CHECK(linker.resolve(m, 1).kind == pipeline::PersonDecision::Kind::Proceed);
+  CHECK(m.person_id == "p-none");
+  CHECK(m.resources[0].json == o.json);
+}

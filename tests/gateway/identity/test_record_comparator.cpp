@@ -1,0 +1,138 @@
+// Unit tests for the Fellegi–Sunter comparator: field levels and weights, and each trap of
+// the matching design (twins, Jr/Sr, common names, married surname, SSN last-4 alone).
+#include <catch2/catch.hpp>
+
+#include <string_view>
+
+#include "gateway/identity/record_comparator.h"
+#include "tests/gateway/identity/identity_test_data.h"
+
+using namespace phrgate::identity;
+using phrgate::identity::test::person;
+
+namespace {
+
+const MatchSettings& settings() {
+  static const MatchSettings s = test::default_settings();
+  return s;
+}
+
+Comparison cmp(const Demographics& a, const Demographics& b, NameFrequencies f = {}) {
+  return RecordComparator(settings()).compare(normalize(a), normalize(b), f);
+}
+
+std::string_view level(const Comparison& c, Field f) { return c.at(f).level; }
+
+const Demographics kAnna = person("Anna", "Lindqvist", "1984-07-21", "F", "14 Birch Lane", "02134", "6175550101",
+                                  "anna@example.com");
+
+}  // namespace
+
+TEST_CASE("identical records score far above the upper threshold", "[identity][comparator]") {
+  const Comparison c = cmp(kAnna, kAnna);
+  CHECK(c.score > settings().upper_threshold + 10);
+  CHECK(c.auto_link_allowed);
+  CHECK(c.contact_weight == settings().contact_cap);  // household fields capped together
+  CHECK(level(c, Field::Family) == "exact");
+  CHECK(level(c, Field::BirthDate) == "exact");
+}
+
+TEST_CASE("field levels: typo, nickname, swapped and mistyped dates", "[identity][comparator]") {
+  Demographics b = kAnna;
+  b.family = "Lindqvsit";
+  b.given = {"Ana"};
+  b.birth_date = "1984-07-12";
+  CHECK(level(cmp(kAnna, b), Field::Family) == "similar");
+  CHECK(level(cmp(kAnna, b), Field::Given) == "similar");
+  CHECK(level(cmp(kAnna, b), Field::BirthDate) == "one_typo");
+  b.birth_date = "1948-07-21";
+  CHECK(level(cmp(kAnna, b), Field::BirthDate) == "one_typo");  // adjacent digits swapped
+
+  const Demographics will = person("William", "Hart", "1960-03-04", "M");
+  Demographics bill = will;
+  bill.given = {"Bill"};
+  bill.birth_date = "1960-04-03";
+  const Comparison c = cmp(will, bill);
+  CHECK(level(c, Field::Given) == "nickname");
+  CHECK(level(c, Field::BirthDate) == "day_month_swapped");
+  // Variants of name or date need a contact field (or SSN last-4) to agree as well.
+  CHECK_FALSE(c.auto_link_allowed);
+  CHECK(std::string_view(c.hold_reason) == "uncorroborated_variant");
+  Demographics will_phone = will, bill_phone = bill;
+  will_phone.phone = bill_phone.phone = "2125550100";
+  CHECK(cmp(will_phone, bill_phone).auto_link_allowed);
+}
+
+TEST_CASE("trap: a twin whose middle name is the other twin's first name", "[identity][comparator][trap]") {
+  Demographics david = kAnna;
+  david.given = {"David", "John"};
+  Demographics john = kAnna;
+  john.given = {"John"};
+  const Comparison c = cmp(john, david);
+  CHECK(level(c, Field::Given) == "middle_name");
+  CHECK_FALSE(c.auto_link_allowed);
+}
+
+TEST_CASE("trap: twins with different given names are never auto-linked", "[identity][comparator][trap]") {
+  Demographics twin = kAnna;
+  twin.given = {"Erik"};
+  twin.sex = "M";
+  twin.email.clear();
+  const Comparison c = cmp(kAnna, twin);
+  CHECK_FALSE(c.auto_link_allowed);
+  CHECK(std::string_view(c.guard) == "sibling");
+  CHECK(c.score < settings().lower_threshold);  // a new person, not even review
+}
+
+TEST_CASE("trap: Jr and Sr of the same name are kept apart", "[identity][comparator][trap]") {
+  Demographics father = person("Robert", "Kowalczyk", "1950-02-11", "M", "9 Oak Street", "30301", "4045550199");
+  Demographics son = father;
+  son.birth_date = "1978-09-30";
+  const Comparison by_year = cmp(father, son);
+  CHECK(std::string_view(by_year.guard) == "generation_gap");
+  CHECK(by_year.score < settings().lower_threshold);
+
+  // Same birth date recorded (a data-entry copy) but conflicting suffixes.
+  Demographics jr = father, sr = father;
+  jr.suffix = "Jr";
+  sr.suffix = "Sr";
+  const Comparison by_suffix = cmp(jr, sr);
+  CHECK(std::string_view(by_suffix.guard) == "suffix_conflict");
+  CHECK_FALSE(by_suffix.auto_link_allowed);
+}
+
+TEST_CASE("trap: common names weigh less than rare ones", "[identity][comparator][trap]") {
+  const Demographics a = person("John", "Smith", "1970-01-01", "M");
+  const Comparison rare = cmp(a, a, {0.00001, 0.0001});
+  const Comparison common = cmp(a, a, {0.01, 0.03});
+  CHECK(common.at(Field::Family).weight < rare.at(Field::Family).weight - 5);
+  CHECK(common.at(Field::Given).weight < rare.at(Field::Given).weight - 4);
+}
+
+TEST_CASE("trap: a married surname still reaches link or review via given name, birth date and contact",
+          "[identity][comparator][trap]") {
+  Demographics married = kAnna;
+  married.family = "Okafor";
+  const Comparison c = cmp(kAnna, married);
+  CHECK(level(c, Field::Family) == "disagree");
+  CHECK(c.score >= settings().lower_threshold);
+  CHECK(c.auto_link_allowed);
+}
+
+TEST_CASE("trap: the same SSN last four alone is never enough", "[identity][comparator][trap]") {
+  Demographics a = kAnna;
+  a.ssn_last4 = "4321";
+  Demographics b = person("Marcus", "Delgado", "1991-11-02", "M", "77 Sunset Blvd", "90210", "3105550123");
+  b.ssn_last4 = "4321";
+  const Comparison c = cmp(a, b);
+  CHECK(level(c, Field::Ssn4) == "exact");
+  CHECK(c.score < settings().lower_threshold);
+}
+
+TEST_CASE("the explanation carries levels and weights, never values", "[identity][comparator]") {
+  const std::string json = comparison_json(cmp(kAnna, kAnna));
+  CHECK(json.find("\"family\":{\"level\":\"exact\"") != std::string::npos);
+  CHECK(json.find("LINDQVIST") == std::string::npos);
+  CHECK(json.find("1984") == std::string::npos);
+  CHECK(json.find("6175550101") == std::string::npos);
+}
