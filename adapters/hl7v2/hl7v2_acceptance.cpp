@@ -16,8 +16,7 @@ Acceptance check_acceptance(const Message& msg, std::string_view accepted_proces
               "processing id in MSH-11 not accepted by this source", "MSH^1^11"};
   }
   if (!is_supported(h)) {
-    bool known_code = h.message_code == "ADT" || h.message_code == "ORU" || h.message_code == "VXU" ||
-                      h.message_code == "ORM" || h.message_code == "OML";
+    const bool known_code = is_known_message_code(h.message_code);
     return {AckCode::AR, known_code ? ErrorCode::UnsupportedEventCode : ErrorCode::UnsupportedMessageType,
             known_code ? "unsupported trigger event in MSH-9" : "unsupported message type in MSH-9", "MSH^1^9"};
   }
@@ -25,12 +24,11 @@ Acceptance check_acceptance(const Message& msg, std::string_view accepted_proces
   if (!pid_seg) return {AckCode::AE, ErrorCode::SegmentSequence, "required segment PID is missing", "PID"};
   if (pid_seg->field(3).empty())
     return {AckCode::AE, ErrorCode::RequiredFieldMissing, "PID-3 (patient identifier list) is empty", "PID^1^3"};
-  if (h.message_code == "ORU" && (!msg.find("OBR") || !msg.find("OBX")))
-    return {AckCode::AE, ErrorCode::SegmentSequence, "ORU^R01 without OBR and OBX segments", "OBR"};
-  if (h.message_code == "VXU" && !msg.find("RXA"))
-    return {AckCode::AE, ErrorCode::SegmentSequence, "VXU^V04 without an RXA segment", "RXA"};
-  if ((h.message_code == "ORM" || h.message_code == "OML") && !msg.find("OBR"))
-    return {AckCode::AE, ErrorCode::SegmentSequence, "order message without an OBR segment", "OBR"};
+  // The segments each supported type requires (ORU: OBR and OBX; VXU: RXA; ORM/OML: OBR;
+  // ADT^A40: MRG; ADT^A60: IAM; MDM^T02: TXA; PPR^PC1: PRB), from the converter's own list.
+  if (const std::string_view missing = missing_segment(msg); !missing.empty())
+    return {AckCode::AE, ErrorCode::SegmentSequence,
+            "required segment " + std::string(missing) + " is missing for this message type", std::string(missing)};
   return {};
 }
 

@@ -89,8 +89,13 @@ bool already_written(const ConvertContext& c, std::string_view type, std::string
   return false;
 }
 
-void write_allergy(ConvertContext& c, const Fields& al1) {
-  const std::string_view allergen = al1.field(3);
+namespace {
+
+// AL1 and IAM share the layout of fields 2-5 (type, allergen, severity, reaction), so one
+// writer serves both. `iam`: IAM-6 action code, IAM-7 identifier, IAM-11..13 dates.
+void write_allergy_segment(ConvertContext& c, std::size_t index, bool iam) {
+  const Fields seg(c.msg.segments()[index]);
+  const std::string_view allergen = seg.field(3);
   if (!cwe_present(c, allergen)) return;
   std::string code(c.text(comp(allergen, 1, c.d), c.text_buf));
   if (code.empty()) code.assign(c.text(comp(allergen, 2, c.d), c.text_buf));
@@ -100,13 +105,29 @@ void write_allergy(ConvertContext& c, const Fields& al1) {
 
   FhirJson& j = c.json;
   j.reset();
+  std::vector<std::pair<std::string, std::string>> index_ids;
   j.start_object();
   j.string_if("resourceType", "AllergyIntolerance");
   j.string_if("id", id);
-  // IG: clinicalStatus "active"; the IG maps no verificationStatus from AL1.
-  status_concept(j, "clinicalStatus", "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
-                 "active");
-  const AllergenType* type = allergen_type(trim(comp(al1.field(2), 1, c.d)));
+  IdentifierValue unique;
+  if (iam && ei_identifier(c, seg.field(7), unique)) {
+    j.key("identifier");
+    j.start_array();
+    write_identifier(c, unique, {}, {}, &index_ids);
+    j.end_array();
+  }
+  // IAM-6 D (delete): the allergy is withdrawn -> entered-in-error, and FHIR (ait-2) then
+  // forbids a clinicalStatus. A (add), U (update), X (no change): active (IG).
+  const bool deleted = iam && trim(comp(seg.field(6), 1, c.d)) == "D";
+  if (deleted) {
+    status_concept(j, "verificationStatus",
+                   "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+                   "entered-in-error");
+  } else {
+    status_concept(j, "clinicalStatus", "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                   "active");
+  }
+  const AllergenType* type = allergen_type(trim(comp(seg.field(2), 1, c.d)));
   if (type && !type->type.empty()) j.string_if("type", type->type);
   if (type && !type->category.empty()) {
     j.key("category");
@@ -114,15 +135,27 @@ void write_allergy(ConvertContext& c, const Fields& al1) {
     j.string(type->category);
     j.end_array();
   }
-  const Severity* sev = severity(trim(comp(al1.field(4), 1, c.d)));
+  const Severity* sev = severity(trim(comp(seg.field(4), 1, c.d)));
   if (sev) j.string_if("criticality", sev->criticality);
   j.key("code");
   write_codeable_concept(c, allergen, {}, {}, true);
   j.reference("patient", c.patient_ref);
-  write_datetime(c, "onsetDateTime", al1.field(6));
-  reaction(c, al1, sev);
+  if (!iam) {
+    write_datetime(c, "onsetDateTime", seg.field(6));
+  } else {
+    if (!write_datetime(c, "onsetDateTime", seg.field(11))) c.text_if("onsetString", seg.field(12));
+    write_datetime(c, "recordedDate", seg.field(13));
+  }
+  reaction(c, seg, sev);
+  write_notes(c, index);
   j.end_object();
-  c.finish_resource("AllergyIntolerance", std::move(id));
+  store::FhirResource& r = c.finish_resource("AllergyIntolerance", std::move(id));
+  r.identifiers = std::move(index_ids);
 }
+
+}  // namespace
+
+void write_allergy(ConvertContext& c, std::size_t index) { write_allergy_segment(c, index, false); }
+void write_allergy_iam(ConvertContext& c, std::size_t index) { write_allergy_segment(c, index, true); }
 
 }  // namespace phrgate::hl7v2::detail

@@ -1,5 +1,5 @@
-// DG1 -> Condition (IG DG1[Condition]) and PR1 -> Procedure (IG PR1[Procedure]), for ADT
-// messages. Called by the converter once per segment; ids per hl7v2_to_fhir.h. Never writes
+// DG1 -> Condition (IG DG1[Condition]), PR1 -> Procedure (IG PR1[Procedure]), for ADT
+// messages, and PRB -> problem-list Condition (PPR^PC1; the IG has no PRB map yet). Called by the converter once per segment; ids per hl7v2_to_fhir.h. Never writes
 // a resource without a code (DG1-3/DG1-4, PR1-3/PR1-4): a diagnosis or procedure without
 // one says nothing a PHR can show.
 #include "adapters/hl7v2/hl7v2_convert_context.h"
@@ -108,6 +108,89 @@ void write_procedure(ConvertContext& c, const Fields& pr1) {
   write_datetime(c, "performedDateTime", pr1.field(5));
   j.end_object();
   c.finish_resource("Procedure", std::move(id));
+}
+
+namespace {
+
+// PRB-14 life cycle status -> condition-clinical: the FHIR codes as sent (any case), or the
+// single letters A (active), I (inactive), R (resolved); empty when unknown.
+std::string_view problem_clinical_status(std::string_view v) {
+  static constexpr std::string_view kCodes[] = {"active", "recurrence", "relapse", "inactive", "remission",
+                                                "resolved"};
+  for (std::string_view code : kCodes) {
+    if (v.size() != code.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < v.size() && same; ++i) same = (v[i] | 0x20) == code[i];
+    if (same) return code;
+  }
+  if (v == "A") return "active";
+  if (v == "I") return "inactive";
+  if (v == "R") return "resolved";
+  return {};
+}
+
+}  // namespace
+
+void write_problem(ConvertContext& c, std::size_t index) {
+  const Fields prb(c.msg.segments()[index]);
+  const std::string_view coded = rep(prb.field(3), 0, c.d);
+  if (!code_present(c, coded, {})) return;
+  // A problem instance (PRB-4) is the problem's own identity; else the patient and the code.
+  IdentifierValue instance;
+  const bool has_instance = ei_identifier(c, prb.field(4), instance);
+  std::string id = has_instance
+                       ? derive_resource_id("Condition", {c.sender, "prb-4", instance.system, instance.value})
+                       : derive_resource_id("Condition", {c.sender, c.patient_id, "problem", code_key(c, coded, {})});
+  if (already_written(c, "Condition", id)) return;
+
+  FhirJson& j = c.json;
+  j.reset();
+  std::vector<std::pair<std::string, std::string>> ids;
+  j.start_object();
+  j.string_if("resourceType", "Condition");
+  j.string_if("id", id);
+  if (has_instance) {
+    j.key("identifier");
+    j.start_array();
+    write_identifier(c, instance, {}, {}, &ids);
+    j.end_array();
+  }
+  const std::string_view action = trim(comp(prb.field(1), 1, c.d));
+  std::string_view clinical;
+  if (action == "DE") {  // deleted from the problem list: entered-in-error, no clinicalStatus
+    j.codeable_concept("verificationStatus", "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                       "entered-in-error", "Entered in Error");
+  } else {
+    // PRB-14 life cycle status, else resolved when PRB-9 (resolution date) is valued, else active.
+    clinical = problem_clinical_status(trim(comp(prb.field(14), 1, c.d)));
+    if (clinical.empty()) clinical = trim(comp(prb.field(9), 1, c.d)).empty() ? "active" : "resolved";
+    j.codeable_concept("clinicalStatus", "http://terminology.hl7.org/CodeSystem/condition-clinical", clinical, {});
+    // PRB-13 confirmation status: C confirmed, P provisional, R ruled out (refuted).
+    const std::string_view confirmation = trim(comp(prb.field(13), 1, c.d));
+    const std::string_view ver = confirmation == "C"   ? "confirmed"
+                                 : confirmation == "P" ? "provisional"
+                                 : confirmation == "R" ? "refuted"
+                                                       : std::string_view{};
+    if (!ver.empty())
+      j.codeable_concept("verificationStatus", "http://terminology.hl7.org/CodeSystem/condition-ver-status", ver,
+                         {});
+  }
+  j.key("category");
+  j.start_array();
+  j.codeable_concept("http://terminology.hl7.org/CodeSystem/condition-category", "problem-list-item",
+                     "Problem List Item");
+  j.end_array();
+  write_code(c, coded, {});
+  c.subject();
+  if (!write_datetime(c, "onsetDateTime", prb.field(16))) c.text_if("onsetString", prb.field(17));
+  // FHIR con-4: an abatement only with inactive, resolved or remission.
+  if (clinical == "inactive" || clinical == "resolved" || clinical == "remission")
+    write_datetime(c, "abatementDateTime", prb.field(9));
+  write_datetime(c, "recordedDate", prb.field(7));
+  write_notes(c, index);
+  j.end_object();
+  store::FhirResource& r = c.finish_resource("Condition", std::move(id));
+  r.identifiers = std::move(ids);
 }
 
 }  // namespace phrgate::hl7v2::detail

@@ -105,6 +105,13 @@ struct ConvertContext {
   std::string patient_id;
   std::string patient_ref;    // "Patient/<id>" or "urn:uuid:<id>"
   std::string encounter_ref;  // empty when the message has no PV1
+  // Segments [seg_begin, seg_end) belong to the patient being written (ADT^A17/A40 carry
+  // several PID groups; every other message is one group spanning the whole message).
+  std::size_t seg_begin = 0;
+  std::size_t seg_end = static_cast<std::size_t>(-1);
+  // ADT^A40: Patient.link written into the current Patient ("replaces" / "replaced-by").
+  std::string patient_link_ref;
+  std::string_view patient_link_type;
   std::vector<std::string> provenance_targets;  // references to every written resource
   // (system, code) pairs already reported unmapped in this message (FNV-1a), so each counts
   // once per message however often the message repeats it. Past 16, reports are not deduped.
@@ -243,7 +250,7 @@ bool write_results(ConvertContext& c);
 // same allergen, diagnosis, ... sent twice in one message is written once).
 bool already_written(const ConvertContext& c, std::string_view type, std::string_view id);
 // ADT/VXU clinical segments, one resource each (skipped when the segment has no content).
-void write_allergy(ConvertContext& c, const Fields& al1);           // AL1 -> AllergyIntolerance
+void write_allergy(ConvertContext& c, std::size_t index);  // AL1 (+ NTE) -> AllergyIntolerance
 void write_condition(ConvertContext& c, const Fields& dg1);         // DG1 -> Condition
 void write_procedure(ConvertContext& c, const Fields& pr1);         // PR1 -> Procedure
 void write_related_person(ConvertContext& c, const Fields& nk1);    // NK1 -> RelatedPerson
@@ -251,5 +258,28 @@ void write_related_person(ConvertContext& c, const Fields& nk1);    // NK1 -> Re
 void write_immunization(ConvertContext& c, const Fields& rxa, const Segment* rxr);
 // ORC/OBR order groups -> ServiceRequests (ORM^O01, OML^O21).
 void write_service_requests(ConvertContext& c);
+// "note": [{"text"}...] from the NTE segments right after segs[index] (NTE-3 repetitions
+// joined by newlines); nothing when there are none.
+void write_notes(ConvertContext& c, std::size_t index);
+// IAM -> AllergyIntolerance (ADT^A60), same id rule as AL1; IAM-6 D -> entered-in-error.
+void write_allergy_iam(ConvertContext& c, std::size_t index);
+// ADT^A40: the prior Patient named by MRG-1 (active false, link replaced-by to the current
+// Patient). Returns its id ("" when MRG-1 has no identifier).
+std::string write_merged_patient(ConvertContext& c, const Fields& mrg);
+// The Patient id for a CX list (PID-3, MRG-1): first repetition typed MR, else the first
+// with a value; false when none has a value.
+bool key_identifier(ConvertContext& c, std::string_view cx_list, IdentifierValue& out);
+// IN1 (+ the IN2 after it, unused) -> Coverage with its payor Organization.
+void write_coverage(ConvertContext& c, std::size_t index);
+// OBX ED/RP -> DocumentReference (attachment data or url); `related`: DiagnosticReport ref.
+// Returns false when the OBX carried nothing usable.
+bool write_obx_document(ConvertContext& c, const Fields& obx, std::string id,
+                        std::string_view code_cwe, std::string_view related);
+// TXA + its OBX TX/ED/RP -> DocumentReference (MDM^T02).
+void write_mdm_document(ConvertContext& c);
+// RDE^O11 (ORC/RXE/RXR/TQ1 -> MedicationRequest), RAS^O17 (RXA/RXR -> MedicationAdministration).
+void write_pharmacy(ConvertContext& c);
+// PRB -> Condition (PPR^PC1).
+void write_problem(ConvertContext& c, std::size_t index);
 
 }  // namespace phrgate::hl7v2::detail

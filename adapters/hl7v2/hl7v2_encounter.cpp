@@ -1,7 +1,9 @@
 // PV1 -> Encounter, per the IG's PV1[Encounter] segment map: identifier (PV1-19, type VN),
 // status and class (PV1-2 via the PatientClass concept maps, PV1-45 -> finished), period
 // (PV1-44/45), location display (PV1-3), practitioners as display-only participants
-// (PV1-7/8/9/17). Encounter.status and .class are required and always written.
+// (PV1-7/8/9/17), plus the ADT event rules (A02 prior location, A03 finished, A11 cancelled,
+// A12/A13 back to in-progress, A13 without end). Encounter.status and .class are required
+// and always written.
 #include "adapters/common/hl7v2/hl7v2_time.h"
 #include "adapters/hl7v2/hl7v2_convert_context.h"
 
@@ -11,15 +13,31 @@ namespace {
 constexpr std::string_view kParticipationType =
     "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
 
-// Encounter.status: PV1-45 valued -> finished (IG); else PV1-2 through
-// PatientClass[EncounterStatus]; else the trigger event through Event[EncounterStatus]
-// (A01 in-progress, A04 planned, A08 unknown); else "unknown".
+// ADT events that decide the status themselves, whatever PV1 says: A03 discharge ->
+// finished, A11 cancel admit -> cancelled (Event[EncounterStatus]), A13 cancel discharge ->
+// in-progress (and the discharge time PV1-45 is not written), A12 cancel transfer ->
+// in-progress (the patient stays, at the restored PV1-3 location).
+std::string_view event_status(const ConvertContext& c) {
+  const MessageHeader& h = c.msg.header();
+  if (h.message_code != "ADT") return {};
+  const std::string_view ev = trim(h.trigger_event);
+  if (ev == "A03") return "finished";
+  if (ev == "A11") return "cancelled";
+  if (ev == "A12" || ev == "A13") return "in-progress";
+  return {};
+}
+
+// Encounter.status: the event rules above; else PV1-45 valued -> finished (IG); else PV1-2
+// through PatientClass[EncounterStatus]; else the trigger event through Event[EncounterStatus]
+// (A01 in-progress, A04/A05 planned, A08 unknown); else "unknown". A05 (pre-admit) is planned
+// whatever PV1-2 says: the visit has not started.
 std::string_view encounter_status(ConvertContext& c, const Fields& pv1, std::string_view cls) {
+  if (const std::string_view s = event_status(c); !s.empty()) return s;
   if (!trim(comp(pv1.field(45), 1, c.d)).empty()) return "finished";
-  if (!cls.empty())
+  const std::string_view ev = trim(c.msg.header().trigger_event);
+  if (!cls.empty() && ev != "A05")
     if (const auto* m = c.map("HL70004-encounter-status", cls); m && !m->code.empty()) return m->code;
-  if (const auto* m = c.map("HL70003-encounter-status", trim(c.msg.header().trigger_event));
-      m && !m->code.empty())
+  if (const auto* m = c.map("HL70003-encounter-status", ev); m && !m->code.empty())
     return m->code;
   return "unknown";
 }
@@ -62,8 +80,7 @@ void participants(ConvertContext& c, const Fields& pv1) {
   if (open) j.end_array();
 }
 
-void location(ConvertContext& c, const Fields& pv1, std::string_view cls, std::string_view status) {
-  const std::string_view pl = rep(pv1.field(3), 0, c.d);
+void location_entry(ConvertContext& c, std::string_view pl, std::string_view status) {
   std::string& display = c.system_buf;
   display.clear();
   for (std::size_t n : {1, 2, 3}) {  // point of care, room, bed
@@ -74,16 +91,39 @@ void location(ConvertContext& c, const Fields& pv1, std::string_view cls, std::s
   }
   if (display.empty()) return;
   FhirJson& j = c.json;
-  j.key("location");
-  j.start_array();
   j.start_object();
   j.key("location");
   j.start_object();
   j.key("display");
   j.string(display);
   j.end_object();
-  j.string_if("status", status == "finished" ? "completed" : cls == "P" ? "planned" : "active");
+  j.string_if("status", status);
   j.end_object();
+}
+
+bool location_present(ConvertContext& c, std::string_view pl) {
+  for (std::size_t n : {1, 2, 3})
+    if (!c.text(comp(pl, n, c.d), c.text_buf).empty()) return true;
+  return false;
+}
+
+// PV1-3 (current location); for A02 (transfer) also PV1-6, the location left, as completed.
+void location(ConvertContext& c, const Fields& pv1, std::string_view cls, std::string_view status) {
+  const std::string_view current = rep(pv1.field(3), 0, c.d);
+  const bool transfer = c.msg.header().message_code == "ADT" && trim(c.msg.header().trigger_event) == "A02";
+  const std::string_view prior = transfer ? rep(pv1.field(6), 0, c.d) : std::string_view{};
+  const bool has_current = location_present(c, current);
+  const bool has_prior = !prior.empty() && location_present(c, prior);
+  if (!has_current && !has_prior) return;
+  FhirJson& j = c.json;
+  j.key("location");
+  j.start_array();
+  if (has_prior) location_entry(c, prior, "completed");
+  if (has_current)
+    location_entry(c, current,
+                   status == "finished" || status == "cancelled" ? "completed"
+                   : cls == "P" || status == "planned"           ? "planned"
+                                                                 : "active");
   j.end_array();
 }
 
@@ -115,7 +155,16 @@ void write_encounter(ConvertContext& c, const Fields& pv1, std::string id) {
   }
   c.subject();
   participants(c, pv1);
-  write_period(c, "period", pv1.field(44), pv1.field(45));
+  // A13 cancels the discharge: no end. A03 without PV1-45: the event time EVN-6 (else EVN-2).
+  const std::string_view ev = c.msg.header().message_code == "ADT" ? trim(c.msg.header().trigger_event)
+                                                                   : std::string_view{};
+  std::string_view end = ev == "A13" ? std::string_view{} : pv1.field(45);
+  if (ev == "A03" && trim(end).empty())
+    if (const Segment* evn = c.msg.find("EVN")) {
+      const Fields e(*evn);
+      end = trim(e.field(6)).empty() ? e.field(2) : e.field(6);
+    }
+  write_period(c, "period", pv1.field(44), end);
   location(c, pv1, cls, status);
   j.end_object();
   store::FhirResource& r = c.finish_resource("Encounter", std::move(id));

@@ -144,11 +144,13 @@ std::string observation_id(ConvertContext& c, const Fields& obx, Order* o, std::
                                             code_system, sub_id, occurrence});
 }
 
-void notes(ConvertContext& c, std::size_t obx_index) {
+}  // namespace
+
+void write_notes(ConvertContext& c, std::size_t index) {
   const auto& segs = c.msg.segments();
   FhirJson& j = c.json;
   bool open = false;
-  for (std::size_t i = obx_index + 1; i < segs.size() && segs[i].id() == "NTE"; ++i) {
+  for (std::size_t i = index + 1; i < segs.size() && segs[i].id() == "NTE"; ++i) {
     const std::string_view f = segs[i].field(3);
     std::string& s = c.number_buf;
     s.clear();
@@ -172,6 +174,8 @@ void notes(ConvertContext& c, std::size_t obx_index) {
   }
   if (open) j.end_array();
 }
+
+namespace {
 
 void interpretations(ConvertContext& c, const Fields& obx) {
   const std::string_view f = obx.field(8);
@@ -203,6 +207,17 @@ bool write_observation(ConvertContext& c, std::size_t index, Order* o, std::size
     code = o->code;
   }
   std::string id = observation_id(c, obx, o, obx_ordinal);
+  // ED / RP: the content is a document (R4 Observation has no valueAttachment): a
+  // DocumentReference (id derived from the Observation's), related to the order's
+  // DiagnosticReport; the Observation stays (code, status, time) with derivedFrom -> it.
+  std::string document_ref;
+  if (const std::string_view type = trim(obx.field(2)); type == "ED" || type == "RP") {
+    const bool report = o && !o->code.empty() && c.msg.header().message_code == "ORU";  // ORU writes it
+    const std::string related = report ? c.reference("DiagnosticReport", o->id) : std::string();
+    std::string doc_id = derive_resource_id("DocumentReference", {id});
+    std::string ref = c.reference("DocumentReference", doc_id);
+    if (write_obx_document(c, obx, std::move(doc_id), code, related)) document_ref = std::move(ref);
+  }
   FhirJson& j = c.json;
   j.reset();
   j.start_object();
@@ -223,6 +238,14 @@ bool write_observation(ConvertContext& c, std::size_t index, Order* o, std::size
   if (!write_datetime(c, "effectiveDateTime", obx.field(14)) && o)
     write_datetime(c, "effectiveDateTime", o->obr.field(7));
   if (o) write_issued(c, o->obr.field(22));
+  if (!document_ref.empty()) {
+    j.key("derivedFrom");
+    j.start_array();
+    j.start_object();
+    j.string_if("reference", document_ref);
+    j.end_object();
+    j.end_array();
+  }
   if (!write_observation_value(c, obx)) {
     // US Core: a value or a reason for its absence. OBX-11 "N" = not asked (IG).
     const bool supported_type_empty = trim(obx.field(5)).empty();
@@ -240,7 +263,7 @@ bool write_observation(ConvertContext& c, std::size_t index, Order* o, std::size
     j.end_object();
   }
   interpretations(c, obx);
-  notes(c, index);
+  write_notes(c, index);
   write_reference_range(c, obx);
   j.end_object();
   std::string ref = c.reference("Observation", id);
@@ -258,12 +281,17 @@ bool write_results(ConvertContext& c) {
   // ORM/OML OBX belong to their OBR's order too (code fallback, OBR-7 time, order-number ids),
   // but an order is not a report: no DiagnosticReport is written for it.
   const bool grouped = is_oru || code == "ORM" || code == "OML";
+  if (code == "MDM") return true;  // MDM^T02 OBX are the document's text (write_mdm_document)
   std::optional<Order> order;
   std::vector<std::string> used_order_numbers;
   const Segment* pending_orc = nullptr;
   std::size_t obr_ordinal = 0;
   std::size_t obx_ordinal = 0;
-  for (std::size_t i = 0; i < segs.size(); ++i) {
+  // OBX ordinals count from the start of the message, so a later patient group of an
+  // ADT^A17 does not reuse the first group's Observation ids.
+  for (std::size_t i = 0; i < c.seg_begin && i < segs.size(); ++i) obx_ordinal += segs[i].id() == "OBX";
+  const std::size_t end = std::min(segs.size(), c.seg_end);
+  for (std::size_t i = c.seg_begin; i < end; ++i) {
     const std::string_view id = segs[i].id();
     if (grouped && id == "ORC") {
       if (order && is_oru) write_report(c, *order);

@@ -218,7 +218,20 @@ bool write_observation_value(ConvertContext& c, const Fields& obx) {
     return true;
   }
   if (type == "ST" || type == "TX" || type == "FT" || type.empty()) return value_string(c, obx5);
-  return false;  // ED, RP, NA, MA, CP...: not converted (dataAbsentReason "unsupported")
+  if (type == "CX") {  // an identifier as a result (donor id, ...): its value, CX-1 (no IG row)
+    const std::string_view v = c.text(comp(first, 1, d), c.text_buf);
+    if (v.empty()) return false;
+    j.key("valueString");
+    j.string(v);
+    return true;
+  }
+  if (type == "DR") {  // IG: valuePeriod from DR-1/DR-2
+    if (write_period(c, "valuePeriod", comp(first, 1, d), comp(first, 2, d))) return true;
+    return value_string(c, obx5);
+  }
+  // ED/RP are documents (hl7v2_document.cpp; here only when their content was unusable), NA,
+  // MA, CP...: not converted (dataAbsentReason "unsupported").
+  return false;
 }
 
 void write_reference_range(ConvertContext& c, const Fields& obx) {

@@ -186,6 +186,15 @@ void write_patient(ConvertContext& c, const Fields& pid) {
     j.end_object();
     j.end_array();
   }
+  if (!c.patient_link_ref.empty()) {  // ADT^A40 merge: this record replaces the prior one
+    j.key("link");
+    j.start_array();
+    j.start_object();
+    j.reference("other", c.patient_link_ref);
+    j.string_if("type", c.patient_link_type);
+    j.end_object();
+    j.end_array();
+  }
   j.end_object();
   store::FhirResource& r = c.finish_resource("Patient", c.patient_id);
   r.identifiers = std::move(index);

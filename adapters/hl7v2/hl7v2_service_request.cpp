@@ -50,7 +50,8 @@ std::string_view order_field(const Fields& obr, const Fields* orc, std::size_t o
   return !trim(v).empty() || !orc ? v : orc->field(orc_n);
 }
 
-void write_one(ConvertContext& c, const Fields& obr, const Fields* orc, std::size_t ordinal) {
+void write_one(ConvertContext& c, std::size_t obr_index, const Fields* orc, std::size_t ordinal) {
+  const Fields obr(c.msg.segments()[obr_index]);
   IdentifierValue placer, filler;
   const bool has_placer = ei_identifier(c, order_field(obr, orc, 2, 2), placer);
   const bool has_filler = ei_identifier(c, order_field(obr, orc, 3, 3), filler);
@@ -94,6 +95,7 @@ void write_one(ConvertContext& c, const Fields& obr, const Fields* orc, std::siz
     j.string(c.system_buf);
     j.end_object();
   }
+  write_notes(c, obr_index);  // NTE right after the OBR (IG NTE[ServiceRequest])
   j.end_object();
   store::FhirResource& r = c.finish_resource("ServiceRequest", std::move(id));
   r.identifiers = std::move(index);
@@ -105,12 +107,13 @@ void write_service_requests(ConvertContext& c) {
   const auto& segs = c.msg.segments();
   std::optional<Fields> orc;
   std::size_t ordinal = 0;
-  for (const Segment& s : segs) {
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    const Segment& s = segs[i];
     const std::string_view id = s.id();
     if (id == "ORC") {
       orc.emplace(s);
     } else if (id == "OBR") {
-      write_one(c, Fields(s), orc ? &*orc : nullptr, ++ordinal);
+      write_one(c, i, orc ? &*orc : nullptr, ++ordinal);
       orc.reset();  // one ORC per order; an OBR without its own ORC has none
     }
   }

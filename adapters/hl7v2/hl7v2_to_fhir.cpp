@@ -4,6 +4,9 @@
 // reused across messages; errors never quote message content.
 #include "adapters/hl7v2/hl7v2_to_fhir.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "adapters/common/hl7v2/hl7v2_time.h"
 #include "adapters/hl7v2/hl7v2_convert_context.h"
 #include "gateway/core/resource_id.h"
@@ -83,23 +86,6 @@ void derive_sender(ConvertContext& c) {
   c.sender.assign(s);
 }
 
-// The Patient's key identifier: first PID-3 repetition typed MR, else the first with a value.
-bool patient_key(ConvertContext& c, const Fields& pid, detail::IdentifierValue& out) {
-  const std::string_view f = pid.field(3);
-  const std::size_t reps = rep_count(f, c.d);
-  std::size_t first = reps;
-  for (std::size_t i = 0; i < reps; ++i) {
-    const std::string_view cx = rep(f, i, c.d);
-    if (trim(comp(cx, 1, c.d)).empty()) continue;
-    if (first == reps) first = i;
-    if (trim(comp(cx, 5, c.d)) == "MR") {
-      first = i;
-      break;
-    }
-  }
-  return first < reps && detail::cx_identifier(c, rep(f, first, c.d), out);
-}
-
 std::string encounter_id(ConvertContext& c, const Fields& pv1) {
   detail::IdentifierValue visit;
   if (detail::cx_identifier(c, rep(pv1.field(19), 0, c.d), visit))
@@ -109,23 +95,30 @@ std::string encounter_id(ConvertContext& c, const Fields& pv1) {
   return derive_resource_id("Encounter", {"msh-10", c.sender, trim(c.msg.header().control_id)});
 }
 
-// ADT, VXU, ORM and OML clinical segments in message order: AL1, DG1, PR1, NK1, RXA (with
-// the RXR that follows it before the next RXA or ORC).
+// Clinical segments of the current patient group in message order: AL1, IAM, DG1, PR1, NK1,
+// IN1, PRB, RXA (with the RXR that follows it before the next RXA or ORC).
 void write_clinical_segments(ConvertContext& c) {
   const auto& segs = c.msg.segments();
-  for (std::size_t i = 0; i < segs.size(); ++i) {
+  const std::size_t end = std::min(segs.size(), c.seg_end);
+  for (std::size_t i = c.seg_begin; i < end; ++i) {
     const std::string_view id = segs[i].id();
     if (id == "AL1") {
-      detail::write_allergy(c, detail::Fields(segs[i]));
+      detail::write_allergy(c, i);
+    } else if (id == "IAM") {
+      detail::write_allergy_iam(c, i);
     } else if (id == "DG1") {
       detail::write_condition(c, detail::Fields(segs[i]));
     } else if (id == "PR1") {
       detail::write_procedure(c, detail::Fields(segs[i]));
     } else if (id == "NK1") {
       detail::write_related_person(c, detail::Fields(segs[i]));
-    } else if (id == "RXA") {
+    } else if (id == "IN1") {
+      detail::write_coverage(c, i);
+    } else if (id == "PRB") {
+      detail::write_problem(c, i);
+    } else if (id == "RXA" && c.msg.header().message_code == "VXU") {
       const Segment* rxr = nullptr;
-      for (std::size_t k = i + 1; k < segs.size() && !rxr; ++k) {
+      for (std::size_t k = i + 1; k < end && !rxr; ++k) {
         const std::string_view next = segs[k].id();
         if (next == "RXA" || next == "ORC") break;
         if (next == "RXR") rxr = &segs[k];
@@ -133,6 +126,14 @@ void write_clinical_segments(ConvertContext& c) {
       detail::write_immunization(c, detail::Fields(segs[i]), rxr);
     }
   }
+}
+
+// Provenance.activity UPDATE (else CREATE): ADT events that change what an earlier message
+// created (transfer, discharge, cancels, updates, swap, merge, allergy updates).
+bool creates_nothing_new(std::string_view trigger) {
+  return trigger == "A02" || trigger == "A03" || trigger == "A06" || trigger == "A07" ||
+         trigger == "A08" || trigger == "A11" || trigger == "A12" || trigger == "A13" ||
+         trigger == "A17" || trigger == "A31" || trigger == "A40" || trigger == "A60";
 }
 
 void write_provenance(ConvertContext& c) {
@@ -156,7 +157,7 @@ void write_provenance(ConvertContext& c) {
     j.key("recorded");
     j.string(now_fhir_instant());
   }
-  const bool update = h.message_code == "ADT" && h.trigger_event == "A08";
+  const bool update = h.message_code == "ADT" && creates_nothing_new(h.trigger_event);
   j.key("activity");
   j.start_object();
   j.key("coding");
@@ -221,21 +222,66 @@ void write_provenance(ConvertContext& c) {
 
 }  // namespace
 
-bool is_supported(const MessageHeader& h) {
-  if (h.message_code == "ADT")
-    return h.trigger_event == "A01" || h.trigger_event == "A04" || h.trigger_event == "A08";
-  if (h.message_code == "VXU") return h.trigger_event == "V04";
-  if (h.message_code == "ORM") return h.trigger_event == "O01";
-  if (h.message_code == "OML") return h.trigger_event == "O21";
-  return h.message_code == "ORU" && h.trigger_event == "R01";
+namespace {
+
+// Every supported message type and trigger event, with the segments it cannot do without
+// (the converter and the acceptance rules both read this one list).
+struct MessageKind {
+  std::string_view code;
+  std::string_view trigger;
+  std::string_view required[2];
+};
+constexpr MessageKind kMessageKinds[] = {
+    {"ADT", "A01", {}}, {"ADT", "A02", {}}, {"ADT", "A03", {}}, {"ADT", "A04", {}},
+    {"ADT", "A05", {}}, {"ADT", "A06", {}}, {"ADT", "A07", {}}, {"ADT", "A08", {}},
+    {"ADT", "A11", {}}, {"ADT", "A12", {}}, {"ADT", "A13", {}}, {"ADT", "A17", {}},
+    {"ADT", "A28", {}}, {"ADT", "A31", {}}, {"ADT", "A40", {"MRG"}}, {"ADT", "A60", {"IAM"}},
+    {"ORU", "R01", {"OBR", "OBX"}}, {"VXU", "V04", {"RXA"}}, {"ORM", "O01", {"OBR"}},
+    {"OML", "O21", {"OBR"}}, {"MDM", "T02", {"TXA"}}, {"PPR", "PC1", {"PRB"}},
+    {"RDE", "O11", {"RXE"}}, {"RAS", "O17", {"RXA"}},
+};
+
+const MessageKind* message_kind(const MessageHeader& h) {
+  for (const MessageKind& k : kMessageKinds)
+    if (k.code == h.message_code && k.trigger == h.trigger_event) return &k;
+  return nullptr;
+}
+
+// ADT events whose PV1 is not a visit of their own: the Patient (and patient-level
+// segments) only.
+bool patient_only(const MessageHeader& h) {
+  return h.message_code == "ADT" && (h.trigger_event == "A28" || h.trigger_event == "A31" ||
+                                     h.trigger_event == "A40" || h.trigger_event == "A60");
+}
+
+// ADT events that carry one PID group per patient (A17 swap: two; A40 merge: one or more).
+bool several_patients(const MessageHeader& h) {
+  return h.message_code == "ADT" && (h.trigger_event == "A17" || h.trigger_event == "A40");
+}
+
+}  // namespace
+
+bool is_supported(const MessageHeader& h) { return message_kind(h) != nullptr; }
+
+bool is_known_message_code(std::string_view code) {
+  for (const MessageKind& k : kMessageKinds)
+    if (k.code == code) return true;
+  return false;
+}
+
+std::string_view missing_segment(const Message& msg) {
+  const MessageKind* k = message_kind(msg.header());
+  if (!k) return {};
+  for (std::string_view seg : k->required)
+    if (!seg.empty() && !msg.find(seg)) return seg;
+  return {};
 }
 
 ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt) {
   ConvertResult result;
   const MessageHeader& h = msg.header();
   if (!is_supported(h)) {
-    if (h.message_code == "ADT" || h.message_code == "ORU" || h.message_code == "VXU" ||
-        h.message_code == "ORM" || h.message_code == "OML")
+    if (is_known_message_code(h.message_code))
       fail(result, ErrorCode::UnsupportedEventCode, "unsupported trigger event for this message type",
            "MSH-9.2");
     else
@@ -252,65 +298,94 @@ ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt) {
     fail(result, ErrorCode::SegmentSequence, "PID segment missing", "PID");
     return result;
   }
-  if (pids.size() > 1) {
+  if (pids.size() > 1 && !several_patients(h)) {
     fail(result, ErrorCode::SegmentSequence,
          "more than one PID segment: one message must concern one patient", "PID");
     return result;
   }
+  if (const std::string_view missing = missing_segment(msg); !missing.empty()) {
+    std::string text("required segment ");
+    text.append(missing).append(" is missing for this message type");
+    fail(result, ErrorCode::SegmentSequence, std::move(text), std::string(missing));
+    return result;
+  }
   const bool is_oru = h.message_code == "ORU";
-  if (is_oru) {
-    if (!msg.find("OBR")) {
-      fail(result, ErrorCode::SegmentSequence, "ORU^R01 without an OBR segment", "OBR");
-      return result;
-    }
-    if (!msg.find("OBX")) {
-      fail(result, ErrorCode::SegmentSequence, "ORU^R01 without an OBX segment", "OBX");
-      return result;
-    }
-  }
-
-  if (h.message_code == "VXU" && !msg.find("RXA")) {
-    fail(result, ErrorCode::SegmentSequence, "VXU^V04 without an RXA segment", "RXA");
-    return result;
-  }
   const bool is_order = h.message_code == "ORM" || h.message_code == "OML";
-  if (is_order && !msg.find("OBR")) {
-    fail(result, ErrorCode::SegmentSequence, "order message without an OBR segment", "OBR");
-    return result;
-  }
 
   thread_local detail::ConvertBuffers buffers;
   ConvertContext c(msg, opt, result, buffers);
   derive_sender(c);
-  const detail::Fields pid(*pids.front());
-  detail::IdentifierValue key;
-  if (!patient_key(c, pid, key)) {
-    fail(result, ErrorCode::RequiredFieldMissing, "patient identifier list (PID-3) has no identifier",
-         "PID-3");
-    return result;
-  }
-  c.patient_id = patient_resource_id(key.system, key.value);
-  c.patient_ref = c.reference("Patient", c.patient_id);
-  result.person_id = c.patient_id;
   result.resources.reserve(8);
   c.provenance_targets.reserve(8);
-
-  detail::write_patient(c, pid);
-  if (const Segment* pv1_segment = msg.find("PV1")) {
-    const detail::Fields pv1(*pv1_segment);
-    std::string id = encounter_id(c, pv1);
-    c.encounter_ref = c.reference("Encounter", id);
-    detail::write_encounter(c, pv1, std::move(id));
+  const auto& segs = msg.segments();
+  // One group per PID: the segments from a PID up to the next one (the first group also
+  // holds what precedes its PID). Only ADT^A17/A40 have more than one.
+  std::size_t group_begin = 0;
+  for (std::size_t g = 0; g < pids.size(); ++g) {
+    std::size_t group_end = segs.size();
+    if (g + 1 < pids.size())
+      for (std::size_t i = group_begin + 1; i < segs.size(); ++i)
+        if (&segs[i] == pids[g + 1]) {
+          group_end = i;
+          break;
+        }
+    c.seg_begin = group_begin;
+    c.seg_end = group_end;
+    const detail::Fields pid(*pids[g]);
+    detail::IdentifierValue key;
+    if (!detail::key_identifier(c, pid.field(3), key)) {
+      fail(result, ErrorCode::RequiredFieldMissing, "patient identifier list (PID-3) has no identifier",
+           "PID-3");
+      return result;
+    }
+    c.patient_id = derive_resource_id("Patient", {key.system, key.value});
+    c.patient_ref = c.reference("Patient", c.patient_id);
+    c.encounter_ref.clear();
+    if (g == 0) result.person_id = c.patient_id;
+    const Segment* pv1_segment = nullptr;
+    const Segment* mrg_segment = nullptr;
+    for (std::size_t i = group_begin; i < group_end; ++i) {
+      if (!pv1_segment && segs[i].id() == "PV1") pv1_segment = &segs[i];
+      if (!mrg_segment && segs[i].id() == "MRG") mrg_segment = &segs[i];
+    }
+    // ADT^A40: the surviving Patient links to the prior one (MRG-1), which links back.
+    std::optional<detail::Fields> mrg;
+    c.patient_link_ref.clear();
+    if (mrg_segment && h.trigger_event == "A40") {
+      mrg.emplace(*mrg_segment);
+      detail::IdentifierValue prior;
+      if (detail::key_identifier(c, mrg->field(1), prior)) {
+        const std::string prior_id = derive_resource_id("Patient", {prior.system, prior.value});
+        if (prior_id != c.patient_id) {
+          c.patient_link_ref = c.reference("Patient", prior_id);
+          c.patient_link_type = "replaces";
+        }
+      }
+    }
+    detail::write_patient(c, pid);
+    if (!c.patient_link_ref.empty()) detail::write_merged_patient(c, *mrg);
+    c.patient_link_ref.clear();
+    if (pv1_segment && !patient_only(h)) {
+      const detail::Fields pv1(*pv1_segment);
+      std::string id = encounter_id(c, pv1);
+      c.encounter_ref = c.reference("Encounter", id);
+      detail::write_encounter(c, pv1, std::move(id));
+    }
+    if (!detail::write_results(c)) return result;  // result carries the error
+    // The IG's ORM/OML maps reuse the AL1/DG1/NK1 segment maps (patient and order groups).
+    if (!is_oru) write_clinical_segments(c);
+    group_begin = group_end;
   }
-  if (!detail::write_results(c)) return result;  // result carries the error
-  // The IG's ORM/OML maps reuse the AL1/DG1/NK1 segment maps (patient and order groups).
-  if (!is_oru) write_clinical_segments(c);
+  c.seg_begin = 0;
+  c.seg_end = segs.size();
   if (is_order) detail::write_service_requests(c);
+  if (h.message_code == "MDM") detail::write_mdm_document(c);
+  if (h.message_code == "RDE" || h.message_code == "RAS") detail::write_pharmacy(c);
   write_provenance(c);
   // Only ADT (and VXU) messages speak for a patient's demographics and visits. The PID and
   // PV1 of a result or order message are context: they create the Patient and Encounter when they are new,
   // but never overwrite what an ADT feed recorded (conditional create, not update).
-  if (is_oru || is_order)
+  if (h.message_code != "ADT" && h.message_code != "VXU")
     for (auto& r : result.resources)
       if (r.type == "Patient" || r.type == "Encounter") r.only_if_absent = true;
   result.mapping_version = opt.code_maps ? opt.code_maps->version() : std::string();

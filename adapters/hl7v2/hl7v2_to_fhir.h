@@ -1,4 +1,5 @@
-// HL7 v2 -> FHIR R4 converter for ADT^A01/A04/A08, ORU^R01, VXU^V04, ORM^O01 and OML^O21, per the
+// HL7 v2 -> FHIR R4 converter for ADT (A01-A08, A11-A13, A17, A28, A31, A40, A60), ORU^R01,
+// VXU^V04, ORM^O01, OML^O21, MDM^T02, PPR^PC1, RDE^O11 and RAS^O17 (list: is_supported), per the
 // HL7 v2-to-FHIR IG (message, segment, datatype and concept maps). Called by the pipeline
 // for every committed HL7 v2 message; pure (no I/O, no logging, no clock except the
 // Provenance.recorded fallback). Never puts message content (PHI) in error texts.
@@ -34,6 +35,20 @@
 //                 ORC-3), else ("ServiceRequest", sender, "placer", system, value) of OBR-2
 //                 (else ORC-2); without any (or a number repeated in the message):
 //                 ("ServiceRequest", sender, "msh-10", MSH-10, OBR ordinal).
+//   AllergyIntolerance from IAM (ADT^A60): the AL1 rule above, so both update one resource.
+//   Condition from PRB (PPR^PC1) = ("Condition", sender, "prb-4", system, value) of PRB-4,
+//                 else ("Condition", sender, Patient id, "problem", PRB-3.3 "|" PRB-3.1).
+//   Coverage    = ("Coverage", sender, Patient id, IN1-3.1 (else IN1-4 name), IN1-2.1,
+//                 IN1-36 (else IN1-49.1), IN1-8).
+//   DocumentReference = OBX ED/RP: ("DocumentReference", <its Observation id>); MDM^T02:
+//                 ("DocumentReference", sender, "txa-12", system, value) of TXA-12, else
+//                 ("DocumentReference", sender, "msh-10", MSH-10).
+//   MedicationRequest (RDE^O11) = the ServiceRequest rule on ORC-3/ORC-2 ("MedicationRequest").
+//   MedicationAdministration (RAS^O17) = ("MedicationAdministration", sender, Patient id,
+//                 RXA-5.3, RXA-5.1 (else RXA-5.2), RXA-3).
+//   ADT^A17/A40 carry one PID group per patient: each group's resources use its own Patient
+//   (and person_id); result.person_id is the first. A40's prior Patient (MRG-1) keeps its
+//   own id and person_id.
 //   A second segment of one message with the same id is skipped (written once).
 //   Provenance  = ("Provenance", sender, MSH-10).
 //
@@ -81,16 +96,23 @@ struct ConvertResult {
   std::string error;           // operator-readable, no PHI
   std::string error_location;  // e.g. "PID-3"
   std::string person_id;       // id of the Patient resource
-  // Patient first, then the Encounter, then each order's Observations followed by its
+  // Per PID group: Patient (ADT^A40: then the prior Patient), the Encounter, each order's
+  // Observations (an ED/RP OBX: its DocumentReference just before it) followed by its
   // DiagnosticReport (ORU only), then (not ORU) RelatedPerson, AllergyIntolerance,
-  // Condition, Procedure and Immunization in segment order, then (ORM/OML) the
-  // ServiceRequests, Provenance last (its targets are all the others).
+  // Condition, Procedure, Coverage and Immunization in segment order. Then (ORM/OML) the
+  // ServiceRequests, (MDM) the DocumentReference, Provenance last (targets all the others).
   std::vector<store::FhirResource> resources;
   std::string mapping_version;  // CodeMaps::version() used, "" without code maps
 };
 
-// ADT^A01, ADT^A04, ADT^A08, ORU^R01, VXU^V04, ORM^O01, OML^O21 (MSH-9.1 and MSH-9.2).
+// MSH-9.1/9.2 among the supported types: ADT^A01/A02/A03/A04/A05/A06/A07/A08/A11/A12/A13/
+// A17/A28/A31/A40/A60, ORU^R01, VXU^V04, ORM^O01, OML^O21, MDM^T02, PPR^PC1, RDE^O11, RAS^O17.
 bool is_supported(const MessageHeader& h);
+// True when some trigger event of this message type (MSH-9.1) is supported.
+bool is_known_message_code(std::string_view code);
+// The first segment a supported message type requires that `msg` lacks (e.g. "OBR" for an
+// ORU^R01 without one, "MRG" for ADT^A40); "" when none is missing or the type is unsupported.
+std::string_view missing_segment(const Message& msg);
 
 ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt);
 

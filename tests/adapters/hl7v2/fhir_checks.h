@@ -52,11 +52,16 @@ inline void collect_references(const rapidjson::Value& v, std::vector<std::strin
 inline std::string check_result(const hl7v2::ConvertResult& r, bool uuid_references = false) {
   if (!r.ok) return "conversion failed: " + r.error;
   std::set<std::string> refs_known;
+  if (r.resources.empty()) return "no resources";
   for (const auto& res : r.resources)
     if (!refs_known.insert(uuid_references ? "urn:uuid:" + res.id : res.type + "/" + res.id).second)
       return res.type + ": the same id twice in one conversion";
-  bool have_patient = false;
-  std::string patient_ref;
+  // Patients by reference: a message may name several (ADT^A17 swap, ADT^A40 merge); every
+  // resource belongs to one of them (person_id) and names that one as its subject.
+  std::set<std::string> patient_ids;
+  for (const auto& res : r.resources)
+    if (res.type == "Patient") patient_ids.insert(res.id);
+  const bool have_patient = patient_ids.count(r.person_id) > 0;
   for (const auto& res : r.resources) {
     rapidjson::Document doc;
     doc.Parse(res.json.data(), res.json.size());
@@ -66,20 +71,23 @@ inline std::string check_result(const hl7v2::ConvertResult& r, bool uuid_referen
     if (!doc.HasMember("id") || res.id != doc["id"].GetString()) return res.type + ": id mismatch";
     if (doc.HasMember("meta")) return res.type + ": meta must not be set by the converter";
     if (std::string p = find_empty(doc, res.type); !p.empty()) return "empty value at " + p;
-    if (res.person_id != r.person_id) return res.type + ": person_id differs";
+    if (!patient_ids.count(res.person_id)) return res.type + ": person_id is not a Patient of the result";
     std::vector<std::string> refs;
     collect_references(doc, refs);
+    std::set<std::string> contained;
+    if (doc.HasMember("contained"))
+      for (const auto& cr : doc["contained"].GetArray()) contained.insert("#" + std::string(cr["id"].GetString()));
     for (const auto& ref : refs)
-      if (!refs_known.count(ref)) return res.type + ": dangling reference " + ref;
+      if (!refs_known.count(ref) && !contained.count(ref)) return res.type + ": dangling reference " + ref;
+    const std::string own_patient_ref = uuid_references ? "urn:uuid:" + res.person_id : "Patient/" + res.person_id;
     if (res.type == "Patient") {
-      have_patient = true;
-      patient_ref = uuid_references ? "urn:uuid:" + res.id : "Patient/" + res.id;
-      if (res.id != r.person_id) return "Patient id differs from person_id";
+      if (res.id != res.person_id) return "Patient id differs from its person_id";
     } else if (res.type != "Provenance") {
-      // AllergyIntolerance, Immunization and RelatedPerson name the Patient in "patient".
-      const char* key = doc.HasMember("subject") ? "subject" : "patient";
+      // AllergyIntolerance, Immunization and RelatedPerson name the Patient in "patient",
+      // Coverage in "beneficiary".
+      const char* key = doc.HasMember("subject") ? "subject" : doc.HasMember("beneficiary") ? "beneficiary" : "patient";
       if (!doc.HasMember(key) || !doc[key].HasMember("reference") ||
-          patient_ref != doc[key]["reference"].GetString())
+          own_patient_ref != doc[key]["reference"].GetString())
         return res.type + ": subject/patient does not reference the Patient";
     } else {
       if (refs.size() + 1 != r.resources.size()) return "Provenance does not target every resource";

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdlib>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -40,7 +41,9 @@ inline std::string join(std::initializer_list<std::string> segments) {
 inline const mapping::CodeMaps& code_maps() {
   static const mapping::CodeMaps maps = [] {
     std::vector<std::string> errors;
-    auto m = mapping::CodeMaps::load_dir(PHRGATE_MAPPINGS_DIR, &errors);
+    // PHRGATE_TEST_MAPPINGS_DIR overrides the shipped tables (e.g. a trimmed copy).
+    const char* dir = std::getenv("PHRGATE_TEST_MAPPINGS_DIR");
+    auto m = mapping::CodeMaps::load_dir(dir && *dir ? dir : PHRGATE_MAPPINGS_DIR, &errors);
     if (!m) throw std::runtime_error("cannot load mappings: " + (errors.empty() ? "" : errors[0]));
     return std::move(*m);
   }();

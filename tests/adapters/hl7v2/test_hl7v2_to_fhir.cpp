@@ -147,14 +147,14 @@ const rapidjson::Value* find_observation(const Converted& c, std::string_view lo
 
 }  // namespace
 
-TEST_CASE("is_supported accepts ADT A01/A04/A08 and ORU R01 only") {
+TEST_CASE("is_supported accepts the registered message types only") {
   hl7v2::MessageHeader h;
   h.message_code = "ADT";
   for (auto t : {"A01", "A04", "A08"}) {
     h.trigger_event = t;
     CHECK(hl7v2::is_supported(h));
   }
-  h.trigger_event = "A03";
+  h.trigger_event = "A09";  // patient departing (tracking): not converted
   CHECK_FALSE(hl7v2::is_supported(h));
   h.message_code = "ORU";
   h.trigger_event = "R01";
@@ -166,7 +166,16 @@ TEST_CASE("is_supported accepts ADT A01/A04/A08 and ORU R01 only") {
   CHECK_FALSE(hl7v2::is_supported(h));
   h.message_code = "MDM";
   h.trigger_event = "T02";
+  CHECK(hl7v2::is_supported(h));
+  h.trigger_event = "T01";  // original document notification without content
   CHECK_FALSE(hl7v2::is_supported(h));
+  h.message_code = "ADT";
+  for (auto t : {"A02", "A03", "A05", "A06", "A07", "A11", "A12", "A13", "A17", "A28", "A31", "A40", "A60"}) {
+    h.trigger_event = t;
+    CHECK(hl7v2::is_supported(h));
+  }
+  CHECK(hl7v2::is_known_message_code("PPR"));
+  CHECK_FALSE(hl7v2::is_known_message_code("ZZZ"));
 }
 
 TEST_CASE("ADT^A01 with a time zone: Patient, Encounter, Observation, Provenance") {
@@ -501,7 +510,15 @@ TEST_CASE("ORU^R01: Observations by value type, DiagnosticReports, Provenance") 
   CHECK(str(crp["comparator"]) == "<");
   CHECK(crp["value"].GetDouble() == Approx(5));
   CHECK(str(crp["unit"]) == "mg/L");
-  CHECK(str((*find_observation(c, "PDF"))["dataAbsentReason"]["coding"][0]["code"]) == "unsupported");
+  // ED Base64 PDF: a DocumentReference with the data inline, related to the report.
+  const auto& pdf = c.one("DocumentReference");
+  CHECK(str(pdf["status"]) == "current");
+  CHECK(str(pdf["content"][0]["attachment"]["contentType"]) == "application/pdf");
+  CHECK(str(pdf["content"][0]["attachment"]["data"]) == "JVBERi0=");
+  CHECK(str(pdf["type"]["coding"][0]["code"]) == "PDF");
+  CHECK(str(pdf["context"]["related"][0]["reference"]) == "DiagnosticReport/" + str(dr["id"]));
+  // The Observation stays (code, status, time), derived from the document.
+  CHECK(str((*find_observation(c, "PDF"))["derivedFrom"][0]["reference"]) == "DocumentReference/" + str(pdf["id"]));
 
   const auto* glucose2 = find_observation(c, "2345-7", 1);
   REQUIRE(glucose2);
@@ -613,11 +630,11 @@ TEST_CASE("Errors: unsupported types, missing segments and fields, without PHI i
   };
   const std::string pid = seg("PID", {{3, "123^^^H^MR"}, {5, "Secretname^Jane"}});
 
-  auto r = error_of(join({msh("ADT^A02"), pid}));
+  auto r = error_of(join({msh("ADT^A09"), pid}));
   CHECK_FALSE(r.ok);
   CHECK(r.error_code == ErrorCode::UnsupportedEventCode);
   CHECK(r.error_location == "MSH-9.2");
-  r = error_of(join({msh("SIU^S12"), pid}));
+  r = error_of(join({msh("ZZZ^Z01"), pid}));
   CHECK(r.error_code == ErrorCode::UnsupportedMessageType);
   r = error_of(join({msh("ADT^A01"), seg("PV1", {{2, "I"}})}));
   CHECK(r.error_code == ErrorCode::SegmentSequence);

@@ -389,7 +389,9 @@ def message_facts(m, bundle):
     for seg in m.segments:
         if seg[0] == "OBR":
             obr = seg
-        elif seg[0] == "OBX":
+        elif seg[0] == "OBX" and not m.type().startswith("MDM"):
+            # MDM's OBX segments are the document's content: the v2-to-FHIR IG maps them into
+            # the DocumentReference, not into Observations, so they are not result facts.
             results += [(f, f.check(context)) for f in obx_facts(m, seg, obr, claim)]
         elif seg[0] in EXTRA_SEGMENTS:
             results += [(f, f.check(context)) for f in extra_facts(m, seg, resources)]

@@ -55,7 +55,9 @@ while IFS= read -r -d '' file; do
   id=$(printf '%04d' "$n")
   timeout 120 "$phrgate" convert "$file" >"$out/convert/$id.ndjson" 2>"$out/convert/$id.err"
   printf '%s\t%s\t%s\n' "$id" "$?" "$file" >>"$out/convert/files.tsv"
-done < <(find "$corpus/hl7v2" -type f -print0 | LC_ALL=C sort -z)
+# FHIR-Converter's expected outputs (*.json) sit beside the inputs: they are compared with, not
+# converted (phrgate convert would take them in as FHIR input).
+done < <(find "$corpus/hl7v2" -type f ! -name '*.json' -print0 | LC_ALL=C sort -z)
 
 # --- validate every Bundle (one node process for all of them, in file order) ----------------
 cut -f1 "$out/convert/files.tsv" | while read -r id; do cat "$out/convert/$id.ndjson"; done \
