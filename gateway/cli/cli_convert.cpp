@@ -53,9 +53,10 @@ int cmd_convert(const std::vector<std::string>& args) {
       status = 1;
       continue;
     }
-    const auto* conv = registry.sniff(std::string_view(text).substr(0, 512));
+    // The whole text: a C-CDA document may open with a long comment before its root element.
+    const auto* conv = registry.sniff(text);
     if (!conv) {
-      std::fprintf(stderr, "%s: not a format phrgate converts (expected HL7 v2 starting with MSH, FHS or BHS)\n", path.c_str());
+      std::fprintf(stderr, "%s: not a format phrgate converts (expected HL7 v2 starting with MSH, FHS or BHS, a C-CDA ClinicalDocument, or FHIR R4 JSON)\n", path.c_str());
       status = 1;
       continue;
     }
