@@ -13,6 +13,9 @@
 //    commit fails they throw std::runtime_error and the rows stay handed out (retry or release).
 //  * Callbacks run on the inbox's own thread: they must be quick and must not call flush(),
 //    complete(), complete_many() or release() (those wait for that thread: std::logic_error).
+//  * Operators' actions (discard(), requeue_rejected()) and retention's prune() never touch a
+//    pending row; prune() deletes only finished rows and their side-table rows (patients,
+//    delivery attempts), in small transactions that queue with the live traffic.
 #pragma once
 
 #include <chrono>
@@ -23,9 +26,10 @@
 #include <string>
 #include <vector>
 
+#include "gateway/queue/message_query.h"
+
 namespace phrgate::queue {
 
-enum class InboxStatus { Pending = 0, Done = 1, Failed = 2, Rejected = 3 };
 
 struct InboxMessage {
   std::string source;       // config name of the source, e.g. "emr-adt"
@@ -59,6 +63,11 @@ struct Completion {
   InboxStatus status = InboxStatus::Done;  // Done or Failed
   std::string error;                       // no PHI
   std::string mapping_version;             // the mapping tables' version used to convert it
+  // Optional, for the message browser: the (system, value) identifiers of the converted
+  // Patient resources (searchable with GET /api/messages?patient=) and the converted
+  // resources as "Type/id". Recorded by complete_many() only (not by record_replay()).
+  std::vector<std::pair<std::string, std::string>> patient_identifiers;
+  std::vector<std::string> resources;
 };
 
 // Every column of one inbox row, for operators and tests.
@@ -77,6 +86,9 @@ struct InboxRow {
   std::optional<int64_t> completed_at_ms;  // set by complete()
   int attempts = 0;                        // finished processing attempts (complete + release)
   std::string mapping_version;
+  std::string discard_reason;  // Discarded rows: the operator's reason
+  std::string discarded_by;    // Discarded rows: the operator's principal
+  std::vector<std::string> resources;  // "Type/id" of the converted resources, when recorded
 };
 
 struct InboxStats {
@@ -84,6 +96,7 @@ struct InboxStats {
   int64_t done = 0;
   int64_t failed = 0;
   int64_t rejected = 0;
+  int64_t discarded = 0;
   double oldest_pending_age_s = 0;  // 0 when nothing is pending
 };
 
@@ -122,6 +135,33 @@ class Inbox {
   // changes nothing when the row is not Done or Failed (unknown, pending, rejected).
   // Durable before return; throws std::runtime_error when the commit fails.
   virtual bool record_replay(const Completion& outcome) = 0;
+
+  // ---- message browser, dead letters, retention (defaults: not supported) ----
+  // Records the sinks' verdicts for delivered rows. Asynchronous like set_ack(): written with
+  // the next group commit (call it before complete_many() and both share one transaction).
+  virtual void record_deliveries(std::vector<DeliveryAttempt> attempts) { (void)attempts; }
+  // One page of rows matching `filter`, newest first (keyset paging; see message_query.h).
+  virtual MessagePage query(const MessageFilter& filter);
+  // Every delivery attempt recorded for a row, oldest first.
+  virtual std::vector<DeliveryAttempt> delivery_attempts(int64_t id);
+  // Marks a Failed or Rejected row Discarded with the operator's reason (required) and
+  // principal. Returns the status before (nullopt: no such row); changes nothing unless it
+  // was Failed or Rejected. Durable before return.
+  virtual std::optional<InboxStatus> discard(int64_t id, const std::string& reason, const std::string& actor);
+  // Makes a Rejected row pending again so the pipeline converts it (an operator's replay of
+  // a message a source refused). Rejected rows are never handed out, so this cannot race
+  // the worker. Returns the status before (nullopt: no such row); changes nothing unless it
+  // was Rejected. Durable before return.
+  virtual std::optional<InboxStatus> requeue_rejected(int64_t id);
+  // Deletes at most `request.max_rows` rows with one of `request.statuses` (never Pending:
+  // std::invalid_argument) received before `request.received_before_ms`, oldest first, and
+  // their side-table rows, in one transaction. Returns the rows deleted.
+  virtual std::size_t prune(const PruneRequest& request);
+  // Returns up to `pages` free pages to the file system (incremental vacuum; a no-op on files
+  // without auto_vacuum=INCREMENTAL). Returns the pages freed.
+  virtual int64_t vacuum_free_pages(int64_t pages) { (void)pages; return 0; }
+  // Database size: the file's pages and the pages in use, in bytes.
+  virtual InboxSize size() { return {}; }
 };
 
 struct SqliteInboxOptions {
@@ -136,6 +176,10 @@ struct SqliteInboxOptions {
   // (docs/performance.md: the checkpointer's fsyncs compete with the commits'); kept for
   // layouts where it may pay off, such as a WAL on its own device.
   std::chrono::milliseconds checkpoint_interval{0};
+  // Files migrated from schema v1 larger than this are not VACUUMed at open to switch on
+  // incremental vacuum (a full rewrite); they reuse free pages instead (the file stops
+  // growing but does not shrink). New files always use auto_vacuum=INCREMENTAL.
+  int64_t migrate_vacuum_max_bytes = 256ll << 20;
   // Fault injection for tests: called inside each write transaction just before COMMIT;
   // returning true makes that commit fail (rolled back, callbacks report Failed).
   std::function<bool()> fail_commit_hook;

@@ -23,6 +23,7 @@
 #include "gateway/core/log.h"
 #include "gateway/core/sqlite_db.h"
 #include "gateway/queue/inbox.h"
+#include "gateway/queue/inbox_ops.h"
 #include "gateway/queue/inbox_schema.h"
 
 namespace phrgate::queue {
@@ -35,9 +36,19 @@ int64_t now_ms() {
 }
 
 // Creates or checks the schema before the first statement is prepared against it.
-sqlite::Db& with_schema(sqlite::Db& db) {
-  schema::ensure(db);
+sqlite::Db& with_schema(sqlite::Db& db, int64_t migrate_vacuum_max_bytes) {
+  schema::ensure(db, migrate_vacuum_max_bytes);
   return db;
+}
+
+// "Type/id" lines for the resources column.
+std::string join_lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out.push_back('\n');
+    out += item;
+  }
+  return out;
 }
 
 // Resets a statement when the scope ends, so no read transaction outlives its query.
@@ -69,12 +80,23 @@ struct AckOp {
   int64_t id;
   std::string ack;
 };
-using Op = std::variant<SubmitOp, UpdateOp, AckOp>;
+// record_deliveries(): asynchronous, like AckOp.
+struct AttemptsOp {
+  std::vector<DeliveryAttempt> attempts;
+};
+// discard(), requeue_rejected(), prune(), vacuum_free_pages(): runs inside the transaction;
+// the caller waits on `durable` and reads what `run` stored through its captures.
+struct TaskOp {
+  std::function<void(ops::StatusDelta&)> run;
+  std::promise<bool> durable;
+};
+using Op = std::variant<SubmitOp, UpdateOp, AckOp, AttemptsOp, TaskOp>;
 
 // What one transaction did, applied to the in-memory state only once it committed.
 struct BatchEffects {
   std::vector<std::pair<SubmitResult, int64_t>> submit_results;  // one per SubmitOp
   int64_t pending = 0, done = 0, failed = 0, rejected = 0;       // count deltas
+  ops::StatusDelta operator_delta;                               // from TaskOps
   std::vector<int64_t> returned_ids;  // completed or released: no longer handed out
 };
 
@@ -92,12 +114,21 @@ class SqliteInbox final : public Inbox {
   void set_ack(int64_t id, std::string ack) override;
   std::optional<InboxRow> get(int64_t id) override;
   bool record_replay(const Completion& outcome) override;
+  void record_deliveries(std::vector<DeliveryAttempt> attempts) override;
+  MessagePage query(const MessageFilter& filter) override;
+  std::vector<DeliveryAttempt> delivery_attempts(int64_t id) override;
+  std::optional<InboxStatus> discard(int64_t id, const std::string& reason, const std::string& actor) override;
+  std::optional<InboxStatus> requeue_rejected(int64_t id) override;
+  std::size_t prune(const PruneRequest& request) override;
+  int64_t vacuum_free_pages(int64_t pages) override;
+  InboxSize size() override;
   InboxStats stats() override;
   void flush() override;
 
  private:
   void enqueue(Op op);
   void wait_durable(UpdateOp op);
+  void run_task(std::function<void(ops::StatusDelta&)> run, const char* what);
   void require_not_committer(const char* what) const;
   void run_committer();
   void run_checkpointer();
@@ -118,6 +149,7 @@ class SqliteInbox final : public Inbox {
   sqlite::Stmt set_ack_;
   sqlite::Stmt status_by_id_;
   sqlite::Stmt record_replay_;
+  sqlite::Stmt insert_patient_;
 
   // Read side: one read-only connection, plus the ids handed out by fetch_pending(). One
   // mutex guards both, so a fetch's snapshot and its check of handed_out_ are atomic with
@@ -129,8 +161,13 @@ class SqliteInbox final : public Inbox {
   sqlite::Stmt oldest_pending_;
   std::unordered_set<int64_t> handed_out_;
 
+  // The message browser's own read-only connection (see inbox_ops.h).
+  std::mutex browse_mutex_;
+  sqlite::Db browser_;
+
   // Counts per status, kept in step with committed transactions.
   std::atomic<int64_t> pending_count_{0}, done_count_{0}, failed_count_{0}, rejected_count_{0};
+  std::atomic<int64_t> discarded_count_{0};
 
   // The queue between callers and the committer.
   std::mutex queue_mutex_;
@@ -156,17 +193,19 @@ class SqliteInbox final : public Inbox {
 SqliteInbox::SqliteInbox(const SqliteInboxOptions& options)
     : options_(options),
       writer_(options.path),
-      insert_(with_schema(writer_), schema::kInsert),
+      insert_(with_schema(writer_, options.migrate_vacuum_max_bytes), schema::kInsert),
       find_by_key_(writer_, schema::kFindByKey),
       complete_(writer_, schema::kComplete),
       release_(writer_, schema::kRelease),
       set_ack_(writer_, schema::kSetAck),
       status_by_id_(writer_, schema::kStatusById),
       record_replay_(writer_, schema::kRecordReplay),
+      insert_patient_(writer_, schema::kInsertPatient),
       reader_(options.path, /*read_only=*/true),
       pending_ids_(reader_, schema::kPendingIds),
       row_by_id_(reader_, schema::kSelectRowById),
-      oldest_pending_(reader_, schema::kOldestPending) {
+      oldest_pending_(reader_, schema::kOldestPending),
+      browser_(options.path, /*read_only=*/true) {
   if (options_.max_batch == 0) options_.max_batch = 1;
   if (options_.max_page_count > 0) {
     std::string pragma = "PRAGMA max_page_count = " + std::to_string(options_.max_page_count);
@@ -213,6 +252,7 @@ void SqliteInbox::load_counts() {
       case InboxStatus::Done: done_count_ = n; break;
       case InboxStatus::Failed: failed_count_ = n; break;
       case InboxStatus::Rejected: rejected_count_ = n; break;
+      case InboxStatus::Discarded: discarded_count_ = n; break;
     }
   }
 }
@@ -252,7 +292,7 @@ void SqliteInbox::wait_durable(UpdateOp op) {
 
 void SqliteInbox::complete(int64_t id, InboxStatus status, const std::string& error,
                            const std::string& mapping_version) {
-  complete_many({Completion{id, status, error, mapping_version}});
+  complete_many({Completion{id, status, error, mapping_version, {}, {}}});
 }
 
 void SqliteInbox::complete_many(const std::vector<Completion>& completions) {
@@ -291,6 +331,62 @@ bool SqliteInbox::record_replay(const Completion& outcome) {
 }
 
 void SqliteInbox::set_ack(int64_t id, std::string ack) { enqueue(AckOp{id, std::move(ack)}); }
+
+void SqliteInbox::record_deliveries(std::vector<DeliveryAttempt> attempts) {
+  if (!attempts.empty()) enqueue(AttemptsOp{std::move(attempts)});
+}
+
+void SqliteInbox::run_task(std::function<void(ops::StatusDelta&)> run, const char* what) {
+  require_not_committer(what);
+  TaskOp op{std::move(run), {}};
+  std::future<bool> durable = op.durable.get_future();
+  enqueue(std::move(op));
+  if (!durable.get()) throw std::runtime_error(std::string("inbox commit failed: ") + what);
+}
+
+std::optional<InboxStatus> SqliteInbox::discard(int64_t id, const std::string& reason, const std::string& actor) {
+  if (reason.empty()) throw std::invalid_argument("inbox discard: a reason is required");
+  std::optional<InboxStatus> before;
+  run_task([&](ops::StatusDelta& d) { before = ops::discard_row(writer_, id, reason, actor, now_ms(), d); },
+           "discard");
+  return before;
+}
+
+std::optional<InboxStatus> SqliteInbox::requeue_rejected(int64_t id) {
+  std::optional<InboxStatus> before;
+  run_task([&](ops::StatusDelta& d) { before = ops::requeue_row(writer_, id, d); }, "requeue");
+  return before;
+}
+
+std::size_t SqliteInbox::prune(const PruneRequest& request) {
+  for (InboxStatus s : request.statuses)
+    if (s == InboxStatus::Pending) throw std::invalid_argument("inbox prune: pending rows are never pruned");
+  if (request.statuses.empty() || request.max_rows == 0) return 0;
+  std::size_t deleted = 0;
+  run_task([&](ops::StatusDelta& d) { deleted = ops::prune_rows(writer_, request, d); }, "prune");
+  return deleted;
+}
+
+int64_t SqliteInbox::vacuum_free_pages(int64_t pages) {
+  int64_t freed = 0;
+  run_task([&](ops::StatusDelta&) { freed = ops::incremental_vacuum(writer_, pages); }, "vacuum");
+  return freed;
+}
+
+MessagePage SqliteInbox::query(const MessageFilter& filter) {
+  std::lock_guard<std::mutex> lock(browse_mutex_);
+  return ops::query_messages(browser_, filter);
+}
+
+std::vector<DeliveryAttempt> SqliteInbox::delivery_attempts(int64_t id) {
+  std::lock_guard<std::mutex> lock(browse_mutex_);
+  return ops::query_attempts(browser_, id);
+}
+
+InboxSize SqliteInbox::size() {
+  std::lock_guard<std::mutex> lock(browse_mutex_);
+  return ops::query_size(browser_);
+}
 
 void SqliteInbox::flush() {
   require_not_committer("flush");
@@ -349,6 +445,7 @@ InboxStats SqliteInbox::stats() {
   s.done = done_count_.load();
   s.failed = failed_count_.load();
   s.rejected = rejected_count_.load();
+  s.discarded = discarded_count_.load();
   if (s.pending > 0) {
     std::lock_guard<std::mutex> lock(reader_mutex_);
     ResetGuard guard(oldest_pending_);
@@ -500,15 +597,23 @@ void SqliteInbox::apply(Op& op, BatchEffects& effects) {
     }
     for (const Completion& c : update->completions) {
       complete_.bind(1, c.id).bind(2, static_cast<int64_t>(c.status)).bind(3, c.error);
-      complete_.bind(4, c.mapping_version).bind(5, completed_at).run();
+      complete_.bind(4, c.mapping_version).bind(5, completed_at).bind(6, join_lines(c.resources)).run();
       if (writer_.changes() > 0) {  // it was pending; completing twice changes nothing
         effects.pending -= 1;
         (c.status == InboxStatus::Done ? effects.done : effects.failed) += 1;
+        for (const auto& [system, value] : c.patient_identifiers) {
+          if (value.empty()) continue;
+          insert_patient_.bind(1, value).bind(2, system).bind(3, c.id).run();
+        }
       }
       effects.returned_ids.push_back(c.id);
     }
   } else if (auto* ack = std::get_if<AckOp>(&op)) {
     set_ack_.bind(1, ack->id).bind(2, ack->ack).run();
+  } else if (auto* attempts = std::get_if<AttemptsOp>(&op)) {
+    ops::write_attempts(writer_, attempts->attempts);
+  } else if (auto* task = std::get_if<TaskOp>(&op)) {
+    task->run(effects.operator_delta);
   }
 }
 
@@ -519,6 +624,12 @@ void SqliteInbox::finish_batch(std::vector<Op>& batch, BatchEffects& effects, bo
     done_count_ += effects.done;
     failed_count_ += effects.failed;
     rejected_count_ += effects.rejected;
+    const int64_t* d = effects.operator_delta.by_status;
+    pending_count_ += d[0];
+    done_count_ += d[1];
+    failed_count_ += d[2];
+    rejected_count_ += d[3];
+    discarded_count_ += d[4];
     if (!effects.returned_ids.empty()) {
       std::lock_guard<std::mutex> lock(reader_mutex_);
       for (int64_t id : effects.returned_ids) handed_out_.erase(id);
@@ -539,6 +650,8 @@ void SqliteInbox::finish_batch(std::vector<Op>& batch, BatchEffects& effects, bo
       }
     } else if (auto* update = std::get_if<UpdateOp>(&op)) {
       update->durable.set_value(committed);
+    } else if (auto* task = std::get_if<TaskOp>(&op)) {
+      task->durable.set_value(committed);
     }
   }
 }
