@@ -227,7 +227,8 @@ http::Response FhirReadApi::search(const http::Request& req, std::string_view ty
   if (auto error = parse_query(req, {is_patient ? "identifier" : "patient"}, options_, query))
     return *error;
 
-  return guarded("search", [&]() -> http::Response {
+  std::vector<std::string> persons;
+  http::Response served = guarded("search", [&]() -> http::Response {
     store::SearchPage page;
     if (is_patient) {
       const std::string* identifier = search_value(query, "identifier");
@@ -246,10 +247,15 @@ http::Response FhirReadApi::search(const http::Request& req, std::string_view ty
       auto person = patient_reference_id(*patient, options_.base_url_hint);
       if (!person) return fhir_error(400, "invalid", "'patient' is not a valid Patient reference");
       page = store_.find_by_person(*person, type, query.offset, query.count);
+      persons.push_back(*person);
     }
+    if (is_patient)
+      for (const auto& r : page.resources) persons.push_back(r.person_id);
     auto links = page_links(link_base_, "/" + std::string(type), query, page.total);
     return detail::fhir_response(200, detail::searchset_bundle(page, links, full_url_prefix_));
   });
+  if (options_.on_access) options_.on_access(req, {"search", type, {}, std::move(persons), served.status});
+  return served;
 }
 
 http::Response FhirReadApi::read(const http::Request& req, std::string_view type,
@@ -260,7 +266,8 @@ http::Response FhirReadApi::read(const http::Request& req, std::string_view type
   ParsedQuery query;
   if (auto error = parse_query(req, {}, options_, query)) return *error;
 
-  return guarded("read", [&]() -> http::Response {
+  std::vector<std::string> persons;
+  http::Response served = guarded("read", [&]() -> http::Response {
     auto resource = store_.read(type, id);
     if (!resource && store_.was_deleted(type, id))
       return fhir_error(410, "deleted",
@@ -269,6 +276,7 @@ http::Response FhirReadApi::read(const http::Request& req, std::string_view type
     if (!resource)
       return fhir_error(404, "not-found",
                         std::string(type) + "/" + std::string(id) + " is not known");
+    persons.push_back(resource->person_id);
     const std::string etag = "W/\"" + std::to_string(resource->version) + "\"";
     if (const std::string* if_none_match = req.header("if-none-match");
         if_none_match != nullptr && *if_none_match == etag) {
@@ -282,6 +290,8 @@ http::Response FhirReadApi::read(const http::Request& req, std::string_view type
     if (!last_modified.empty()) res.headers.emplace_back("Last-Modified", last_modified);
     return res;
   });
+  if (options_.on_access) options_.on_access(req, {"read", type, id, std::move(persons), served.status});
+  return served;
 }
 
 http::Response FhirReadApi::everything(const http::Request& req, std::string_view patient_id) {
@@ -289,17 +299,21 @@ http::Response FhirReadApi::everything(const http::Request& req, std::string_vie
   ParsedQuery query;
   if (auto error = parse_query(req, {}, options_, query)) return *error;
 
-  return guarded("everything", [&]() -> http::Response {
+  std::vector<std::string> persons;
+  http::Response served = guarded("everything", [&]() -> http::Response {
     auto patient = store_.read("Patient", patient_id);
     if (!patient)
       return fhir_error(404, "not-found", "Patient/" + std::string(patient_id) + " is not known");
     // The person is the Patient's owner: for a linked (secondary) Patient record this is the
     // person's main Patient, so $everything covers the whole person either way.
+    persons.push_back(patient->person_id);
     auto page = store_.everything(patient->person_id, query.offset, query.count);
     auto links = page_links(link_base_, "/Patient/" + std::string(patient_id) + "/$everything",
                             query, page.total);
     return detail::fhir_response(200, detail::searchset_bundle(page, links, full_url_prefix_));
   });
+  if (options_.on_access) options_.on_access(req, {"everything", "Patient", patient_id, std::move(persons), served.status});
+  return served;
 }
 
 }  // namespace phrgate::admin

@@ -5,13 +5,25 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateway/admin/http_types.h"
 #include "gateway/store/phr_store.h"
 
 namespace phrgate::admin {
+
+// What a read, search or $everything served, for the audit trail (FhirReadApiOptions::on_access).
+struct FhirAccess {
+  std::string_view interaction;    // "read" | "search" | "everything"
+  std::string_view resource_type;  // "Patient", "Observation", ...
+  std::string_view resource_id;    // read and $everything; empty for a search
+  std::vector<std::string> person_ids;  // the persons whose records were served (may be empty)
+  int status = 0;                  // the HTTP status answered
+};
+using FhirAccessHook = std::function<void(const http::Request&, const FhirAccess&)>;
 
 struct FhirReadApiOptions {
   // Absolute base of the FHIR endpoint as clients see it, e.g. "https://phr.example.org/fhir"
@@ -20,6 +32,9 @@ struct FhirReadApiOptions {
   std::string software_version;
   int default_page_size = 50;
   int max_page_size = 1000;
+  // Called after every read, search and $everything that reached the store (not for requests
+  // refused as malformed); must be cheap (the audit trail only queues).
+  FhirAccessHook on_access;
 };
 
 inline constexpr std::string_view kFhirJsonContentType = "application/fhir+json; charset=utf-8";

@@ -168,4 +168,78 @@ std::string Registry::render() const {
   return out;
 }
 
+RateTracker::~RateTracker() { stop(); }
+
+void RateTracker::track(std::string key, std::function<int64_t()> read_total) {
+  std::lock_guard lock(mutex_);
+  for (auto& [k, s] : series_)
+    if (k == key) {
+      s.read_total = std::move(read_total);
+      s.based = false;
+      return;
+    }
+  series_.emplace_back(std::move(key), Series{std::move(read_total), {}, false});
+}
+
+void RateTracker::tick(Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  double dt = last_tick_ ? std::chrono::duration<double>(now - *last_tick_).count() : 0;
+  if (last_tick_ && dt <= 0) return;  // same instant (or a clock step back): nothing to fold in
+  last_tick_ = now;
+  const double decay_1m = std::exp(-dt / 60), decay_5m = std::exp(-dt / 300), decay_15m = std::exp(-dt / 900);
+  for (auto& [key, s] : series_) {
+    const int64_t total = s.read_total ? s.read_total() : 0;
+    if (!s.based || total < s.rates.total || dt <= 0) {
+      s.rates.total = total;
+      s.based = true;
+      continue;
+    }
+    const double rate = static_cast<double>(total - s.rates.total) / dt;
+    s.rates.total = total;
+    s.rates.per_s_1m = rate + decay_1m * (s.rates.per_s_1m - rate);
+    s.rates.per_s_5m = rate + decay_5m * (s.rates.per_s_5m - rate);
+    s.rates.per_s_15m = rate + decay_15m * (s.rates.per_s_15m - rate);
+  }
+}
+
+std::optional<MovingRates> RateTracker::rates(std::string_view key) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [k, s] : series_)
+    if (k == key) return s.rates;
+  return std::nullopt;
+}
+
+std::vector<std::string> RateTracker::keys() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [k, s] : series_) out.push_back(k);
+  return out;
+}
+
+void RateTracker::start(std::chrono::milliseconds interval) {
+  std::lock_guard lock(thread_mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  tick(Clock::now());
+  thread_ = std::thread([this, interval] {
+    std::unique_lock lk(thread_mutex_);
+    while (!wake_.wait_for(lk, interval, [this] { return stopping_; })) {
+      lk.unlock();
+      tick(Clock::now());
+      lk.lock();
+    }
+  });
+}
+
+void RateTracker::stop() {
+  std::thread t;
+  {
+    std::lock_guard lock(thread_mutex_);
+    stopping_ = true;
+    t = std::move(thread_);
+  }
+  wake_.notify_all();
+  if (t.joinable()) t.join();
+}
+
 }  // namespace phrgate::metrics

@@ -1,0 +1,23 @@
+# Generates embedded_dashboard.cpp: the dashboard's static files (index.html, dashboard.css,
+# dashboard.js) compiled into the binary, so a deployment can never miss them.
+# Run as a script: cmake -DDASHBOARD_DIR=... -DOUTPUT=... -P embed_dashboard.cmake
+set(files index.html dashboard.css dashboard.js)
+set(body "// Generated from gateway/admin/dashboard/ by embed_dashboard.cmake. Do not edit.\n#include \"gateway/admin/static_files.h\"\nnamespace phrgate::http {\nconst std::vector<StaticFile>& embedded_dashboard_files() {\n  static const std::vector<StaticFile> files = {\n")
+foreach(f ${files})
+  file(READ ${DASHBOARD_DIR}/${f} content)
+  string(FIND "${content}" ")phrgate_dash\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${f} contains the raw-string delimiter")
+  endif()
+  if(f MATCHES "\\.html$")
+    set(type "text/html; charset=utf-8")
+  elseif(f MATCHES "\\.css$")
+    set(type "text/css; charset=utf-8")
+  else()
+    set(type "text/javascript; charset=utf-8")
+  endif()
+  string(APPEND body "    {\"${f}\", \"${type}\", R\"phrgate_dash(${content})phrgate_dash\"},\n")
+endforeach()
+string(APPEND body "  };\n  return files;\n}\n}  // namespace phrgate::http\n")
+file(WRITE ${OUTPUT}.tmp "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUTPUT}.tmp ${OUTPUT})
