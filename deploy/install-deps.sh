@@ -7,6 +7,7 @@ packages=(
   cmake ninja-build g++ ccache pkg-config
   libboost-dev rapidjson-dev libxml2-dev libsqlite3-dev libssl-dev catch2
   sqlite3 curl ca-certificates python3
+  chromium  # the dashboard's browser test (tests/e2e/dashboard, driven by npm's playwright-core)
 )
 missing=()
 for p in "${packages[@]}"; do

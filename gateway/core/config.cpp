@@ -3,6 +3,8 @@
 
 #include <rapidjson/error/en.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -77,6 +79,16 @@ int64_t get_int(const rapidjson::Value& obj, const char* key, int64_t fallback) 
   auto it = obj.FindMember(key);
   if (it == obj.MemberEnd() || !it->value.IsNumber()) return fallback;
   return it->value.IsInt64() ? it->value.GetInt64() : static_cast<int64_t>(it->value.GetDouble());
+}
+
+bool get_bool(const rapidjson::Value& obj, const char* key, bool fallback) {
+  auto it = obj.FindMember(key);
+  return it == obj.MemberEnd() || !it->value.IsBool() ? fallback : it->value.GetBool();
+}
+
+double get_double(const rapidjson::Value& obj, const char* key, double fallback) {
+  auto it = obj.FindMember(key);
+  return it == obj.MemberEnd() || !it->value.IsNumber() ? fallback : it->value.GetDouble();
 }
 
 std::optional<TlsConfig> get_tls(const rapidjson::Value& obj, const char* key) {
@@ -161,13 +173,15 @@ LoadResult load_config_text(std::string_view text, const EnvLookup& env, const S
     t.role = get_string(tokens[i], "role", "");
     bool has_secret = tokens[i].HasMember("token");
     bool has_hash = tokens[i].HasMember("token_sha256");
-    if (has_secret == has_hash) {
-      errors.push_back({p, "give exactly one of \"token\" or \"token_sha256\""});
+    bool has_file = tokens[i].HasMember("token_file");
+    if (int(has_secret) + int(has_hash) + int(has_file) != 1) {
+      errors.push_back({p, "give exactly one of \"token\", \"token_sha256\" or \"token_file\""});
       continue;
     }
-    t.sha256_hex = has_secret ? sha256_hex(get_string(tokens[i], "token", "")) : get_string(tokens[i], "token_sha256", "");
+    if (has_file) t.secret_file = get_string(tokens[i], "token_file", "");
+    else t.sha256_hex = has_secret ? sha256_hex(get_string(tokens[i], "token", "")) : get_string(tokens[i], "token_sha256", "");
     if (!token_names.insert(t.name).second) errors.push_back({child_path(p, "name"), "duplicate token name"});
-    if (!token_hashes.insert(t.sha256_hex).second)
+    if (!has_file && !token_hashes.insert(t.sha256_hex).second)
       errors.push_back({p, "the same secret is configured twice (each token needs its own secret)"});
     cfg.http.tokens.push_back(std::move(t));
   }
@@ -175,6 +189,18 @@ LoadResult load_config_text(std::string_view text, const EnvLookup& env, const S
     cfg.inbox_max_batch = static_cast<std::size_t>(get_int(it->value, "max_batch", 1024));
     cfg.inbox_max_delay_us = get_int(it->value, "max_delay_us", 1000);
     cfg.inbox_checkpoint_interval_ms = get_int(it->value, "checkpoint_interval_ms", 0);
+  }
+  if (auto it = doc.FindMember("retention"); it != doc.MemberEnd() && it->value.IsObject()) {
+    cfg.retention_max_age_days = get_int(it->value, "max_age_days", 0);
+    cfg.retention_max_bytes = get_int(it->value, "max_bytes", 0);
+    cfg.retention_batch_rows = get_int(it->value, "batch_rows", 500);
+    cfg.retention_interval_seconds = get_int(it->value, "interval_seconds", 300);
+  }
+  if (auto it = doc.FindMember("identity"); it != doc.MemberEnd() && it->value.IsObject()) {
+    cfg.identity_enabled = get_bool(it->value, "enabled", true);
+    cfg.identity_upper_threshold = get_double(it->value, "upper_threshold", cfg.identity_upper_threshold);
+    cfg.identity_lower_threshold = get_double(it->value, "lower_threshold", cfg.identity_lower_threshold);
+    cfg.identity_synchronous_full = get_bool(it->value, "synchronous_full", false);
   }
   if (auto it = doc.FindMember("pipeline"); it != doc.MemberEnd() && it->value.IsObject()) {
     cfg.pipeline_batch_size = static_cast<std::size_t>(get_int(it->value, "batch_size", 256));
@@ -203,7 +229,53 @@ LoadResult load_config_file(const std::string& path, const EnvLookup& env, const
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  return load_config_text(ss.str(), env, schemas);
+  LoadResult r = load_config_text(ss.str(), env, schemas);
+  if (r.config) {
+    r.errors = resolve_token_files(*r.config);
+    if (!r.errors.empty()) r.config.reset();
+  }
+  return r;
+}
+
+std::vector<ConfigError> resolve_token_files(GatewayConfig& cfg) {
+  std::vector<ConfigError> errors;
+  std::set<std::string> hashes;
+  for (const auto& t : cfg.http.tokens)
+    if (t.secret_file.empty()) hashes.insert(t.sha256_hex);
+  for (std::size_t i = 0; i < cfg.http.tokens.size(); ++i) {
+    TokenConfig& t = cfg.http.tokens[i];
+    if (t.secret_file.empty()) continue;
+    const std::string p = child_path(index_path("$.http.tokens", i), "token_file");
+    struct stat st{};
+    if (::stat(t.secret_file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      errors.push_back({p, "cannot read the token file " + t.secret_file + " (missing or not a regular file)"});
+      continue;
+    }
+    if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) {
+      errors.push_back({p, "the token file " + t.secret_file +
+                               " is readable or writable by others (or writable by its group); "
+                               "chmod 0600 (or 0640 with the daemon's group) it"});
+      continue;
+    }
+    std::ifstream in(t.secret_file, std::ios::binary);
+    std::stringstream content;
+    content << in.rdbuf();
+    if (!in) {
+      errors.push_back({p, "cannot read the token file " + t.secret_file});
+      continue;
+    }
+    std::string secret = content.str();
+    if (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+    if (secret.size() < 16) {
+      errors.push_back({p, "the token file " + t.secret_file + " must hold a secret of at least 16 characters"});
+      continue;
+    }
+    t.sha256_hex = sha256_hex(secret);
+    if (!hashes.insert(t.sha256_hex).second)
+      errors.push_back({p, "the same secret is configured twice (each token needs its own secret)"});
+  }
+  return errors;
 }
 
 }  // namespace phrgate::config

@@ -28,6 +28,9 @@ struct TokenConfig {
   std::string name;
   std::string role;        // "reader" | "operator" | "admin" | "ingest"
   std::string sha256_hex;  // of the secret; the secret itself is never kept
+  // "token_file": a file holding the secret. load_config_text() only records the path;
+  // load_config_file() / resolve_token_files() read it (sha256_hex stays empty until then).
+  std::string secret_file;
 };
 
 struct HttpConfig {
@@ -56,6 +59,16 @@ struct GatewayConfig {
   std::size_t inbox_max_batch = 1024;
   int64_t inbox_max_delay_us = 1000;
   int64_t inbox_checkpoint_interval_ms = 0;
+  // "retention": the inbox's background pruning (gateway/queue/retention.h); 0 = off.
+  int64_t retention_max_age_days = 0;
+  int64_t retention_max_bytes = 0;
+  int64_t retention_batch_rows = 500;
+  int64_t retention_interval_seconds = 300;
+  // Patient identity (gateway/identity): on by default; thresholds per docs/identity.md.
+  bool identity_enabled = true;
+  double identity_upper_threshold = 23.0;
+  double identity_lower_threshold = 15.0;
+  bool identity_synchronous_full = false;
   std::size_t pipeline_batch_size = 256;
   int64_t pipeline_retry_delay_ms = 1000;
   int shutdown_timeout_s = 8;
@@ -80,13 +93,20 @@ struct LoadResult {
 
 LoadResult load_config_text(std::string_view json_text, const EnvLookup& env,
                             const SchemaSet& schemas = SchemaSet::builtin());
-// Reads the file (the only I/O) and calls load_config_text.
+// Reads the file (the only I/O), calls load_config_text, then resolve_token_files.
 LoadResult load_config_file(const std::string& path, const EnvLookup& env,
                             const SchemaSet& schemas = SchemaSet::builtin());
+// Reads every token's "token_file" into its sha256_hex (call again to pick up a rotated
+// secret). Refuses, with an error naming the JSON path, a file that is missing, unreadable,
+// readable or writable by others, writable by its group, or holding fewer than 16 characters
+// (one trailing newline is ignored). Group-read (0640 root:phrgate) is allowed.
+std::vector<ConfigError> resolve_token_files(GatewayConfig& config);
 
 // Convenience accessors for adapter factories reading validated options.
 std::string get_string(const rapidjson::Value& obj, const char* key, std::string_view fallback);
 int64_t get_int(const rapidjson::Value& obj, const char* key, int64_t fallback);
+bool get_bool(const rapidjson::Value& obj, const char* key, bool fallback);
+double get_double(const rapidjson::Value& obj, const char* key, double fallback);
 std::optional<TlsConfig> get_tls(const rapidjson::Value& obj, const char* key);
 
 // Files compiled into the binary (schemas/), by path relative to schemas/.

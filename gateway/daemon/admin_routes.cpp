@@ -10,7 +10,11 @@
 #include <ctime>
 #include <optional>
 
+#include "adapters/ccda/ccda_http_ingest.h"
+#include "adapters/fhir/fhir_push_routes.h"
+#include "gateway/admin/static_files.h"
 #include "gateway/core/log.h"
+#include "gateway/identity/identity_routes.h"
 #include "gateway/queue/inbox.h"
 
 namespace phrgate::daemon {
@@ -118,8 +122,11 @@ http::Response outcome_with_issues(int status, std::string_view code, const std:
 }
 
 // POST /api/mappings/reload
-http::Response reload_route(AdminContext& ctx) {
+http::Response reload_route(AdminContext& ctx, const http::Request& req) {
   mapping::ReloadResult r = reload_mappings(*ctx.mappings, "api");
+  if (ctx.audit)
+    ctx.audit({0, req.principal, "", "reload", "mappings", r.version, "", r.ok ? "success" : "failure",
+               "{\"rows\":" + std::to_string(r.rows) + "}", req.peer});
   if (!r.ok) {
     if (r.storage_failed) return outcome_with_issues(500, "exception", r.errors);
     return outcome_with_issues(422, "invalid", r.errors);
@@ -194,6 +201,87 @@ mapping::ReloadResult reload_mappings(mapping::MappingVersions& mappings, std::s
   return r;
 }
 
+namespace {
+
+const char* const kRateWindows[] = {"1m", "5m", "15m"};
+
+// Sums the counters of a status named in `names` (adapters name them differently).
+int64_t sum_counters(const std::vector<std::pair<std::string, int64_t>>& counters,
+                     const std::vector<std::string_view>& names) {
+  int64_t total = 0;
+  for (const auto& [k, v] : counters)
+    for (auto n : names)
+      if (k == n) total += v;
+  return total;
+}
+
+const std::vector<std::string_view> kSourceIn = {"received", "messages_committed", "documents_committed"};
+const std::vector<std::string_view> kSourceErrors = {"rejected", "commit_failures", "messages_rejected", "files_failed"};
+const std::vector<std::string_view> kSinkOut = {"delivered"};
+const std::vector<std::string_view> kSinkErrors = {"errors", "rejected"};
+
+// "rates": {"in": {"1m": r, "5m": r, "15m": r, "total": n}, ...} of `prefix`/<kind>.
+void write_rates(JsonWriter& w, const metrics::RateTracker* rates, const std::string& prefix,
+                 std::initializer_list<const char*> kinds) {
+  if (!rates) return;
+  w.Key("rates");
+  w.StartObject();
+  for (const char* kind : kinds) {
+    auto r = rates->rates(prefix + "/" + kind);
+    if (!r) continue;
+    w.Key(kind);
+    w.StartObject();
+    w.Key("1m"); w.Double(r->per_s_1m);
+    w.Key("5m"); w.Double(r->per_s_5m);
+    w.Key("15m"); w.Double(r->per_s_15m);
+    w.Key("total"); w.Int64(r->total);
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
+void track_with_gauges(metrics::RateTracker& rates, metrics::Registry& metrics, const std::string& key,
+                       const char* family, const std::string& labels, std::function<int64_t()> read) {
+  rates.track(key, std::move(read));
+  for (int i = 0; i < 3; ++i)
+    metrics.gauge(family, "Moving average rate (per second) over the window, ticked every 5 s",
+                  labels + ",window=\"" + kRateWindows[i] + "\"", [&rates, key, i] {
+                    auto r = rates.rates(key);
+                    if (!r) return 0.0;
+                    return i == 0 ? r->per_s_1m : i == 1 ? r->per_s_5m : r->per_s_15m;
+                  });
+}
+
+}  // namespace
+
+void track_queue_rates(metrics::RateTracker& rates, metrics::Registry& metrics,
+                       const std::vector<std::unique_ptr<pipeline::Source>>& sources,
+                       const std::vector<std::unique_ptr<pipeline::Sink>>& sinks) {
+  for (const auto& s : sources) {
+    const std::string name = s->name(), labels = "source=\"" + name + "\"";
+    const pipeline::Source* src = s.get();
+    track_with_gauges(rates, metrics, "source/" + name + "/in", "phrgate_source_rate_per_second", labels + ",kind=\"in\"",
+                      [src] { return sum_counters(src->status().counters, kSourceIn); });
+    track_with_gauges(rates, metrics, "source/" + name + "/errors", "phrgate_source_rate_per_second",
+                      labels + ",kind=\"errors\"", [src] { return sum_counters(src->status().counters, kSourceErrors); });
+  }
+  for (const auto& s : sinks) {
+    const pipeline::Sink* sink = s.get();
+    const std::string name = sink->status().name, labels = "sink=\"" + name + "\"";
+    track_with_gauges(rates, metrics, "sink/" + name + "/out", "phrgate_sink_rate_per_second", labels + ",kind=\"out\"",
+                      [sink] { return sum_counters(sink->status().counters, kSinkOut); });
+    track_with_gauges(rates, metrics, "sink/" + name + "/errors", "phrgate_sink_rate_per_second",
+                      labels + ",kind=\"errors\"", [sink] { return sum_counters(sink->status().counters, kSinkErrors); });
+  }
+  // The registry hands back the pipeline's own counters (same name, no labels).
+  auto& processed = metrics.counter("phrgate_pipeline_messages_processed_total", "");
+  auto& failed = metrics.counter("phrgate_pipeline_messages_failed_total", "");
+  track_with_gauges(rates, metrics, "pipeline/out", "phrgate_pipeline_rate_per_second", "kind=\"out\"",
+                    [&processed] { return static_cast<int64_t>(processed.value()); });
+  track_with_gauges(rates, metrics, "pipeline/errors", "phrgate_pipeline_rate_per_second", "kind=\"errors\"",
+                    [&failed] { return static_cast<int64_t>(failed.value()); });
+}
+
 std::string queues_json(AdminContext& ctx) {
   auto stats = ctx.inbox.stats();
   rapidjson::StringBuffer buf;
@@ -216,6 +304,7 @@ std::string queues_json(AdminContext& ctx) {
     w.Key("type"); w.String(st.type.c_str());
     if (!st.listening.empty()) { w.Key("port"); w.String(st.listening.c_str()); }
     write_counters(w, st.counters);
+    write_rates(w, ctx.rates, "source/" + st.name, {"in", "errors"});
     w.EndObject();
   }
   w.EndArray();
@@ -227,9 +316,11 @@ std::string queues_json(AdminContext& ctx) {
     w.Key("name"); w.String(st.name.c_str());
     w.Key("type"); w.String(st.type.c_str());
     write_counters(w, st.counters);
+    write_rates(w, ctx.rates, "sink/" + st.name, {"out", "errors"});
     w.EndObject();
   }
   w.EndArray();
+  write_rates(w, ctx.rates, "pipeline", {"out", "errors"});
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }
@@ -248,15 +339,29 @@ void add_admin_routes(http::HttpServer& server, AdminContext& ctx, admin::FhirRe
   });
   server.route("GET", "/api/queues", Role::Operator,
                [&ctx](const http::Request&) { return json_response(200, queues_json(ctx)); });
+  http::add_dashboard_routes(server);  // GET /, /dashboard/* (gateway/admin/static_files.h)
+  add_message_routes(server, {ctx.inbox, ctx.pipeline, ctx.mappings, &ctx.shutting_down, ctx.message_audit});
+
+  // POST /ingest/ccda (adapters/ccda/ccda_http_ingest.h); a committed document wakes the pipeline.
+  ccda::add_ccda_ingest_routes(server, ctx.inbox, [&ctx] { if (ctx.pipeline) ctx.pipeline->notify(); }, {});
+  // POST /fhir, POST /fhir/{type} (adapters/fhir/fhir_push_routes.h): FHIR push, answered after the commit.
+  phrgate::fhir::add_fhir_push_routes(server, {ctx.inbox, [&ctx] { if (ctx.pipeline) ctx.pipeline->notify(); },
+                                              [&ctx] { return ctx.mappings ? ctx.mappings->current() : nullptr; },
+                                              &ctx.shutting_down});
+
+  if (ctx.identity) identity::add_identity_routes(server, *ctx.identity, ctx.identity_decided);  // gateway/identity/identity_routes.h
 
   if (ctx.mappings && ctx.unmapped && ctx.pipeline) {
     server.route("GET", "/api/unmapped", Role::Operator,
                  [&ctx](const http::Request& req) { return unmapped_codes(ctx, req); });
     server.route("POST", "/api/mappings/reload", Role::Admin,
-                 [&ctx](const http::Request&) { return reload_route(ctx); });
+                 [&ctx](const http::Request& req) { return reload_route(ctx, req); });
     server.route("POST", "/api/messages/{id}/replay", Role::Operator, [&ctx](const http::Request& req) {
       if (ctx.shutting_down) return http::operation_outcome(503, "transient", "The gateway is stopping");
-      return replay_route(ctx, req);
+      http::Response r = replay_route(ctx, req);
+      if (ctx.message_audit && r.status == 200)
+        ctx.message_audit(req.principal, "message.replay", "inbox/" + req.path_params.at("id"), "replayed");
+      return r;
     });
   }
 

@@ -14,16 +14,21 @@
 
 #include "gateway/admin/fhir_read_api.h"
 #include "gateway/admin/http_server.h"
+#include "gateway/audit/audit_routes.h"
+#include "gateway/audit/audit_trail.h"
 #include "gateway/core/log.h"
 #include "gateway/core/metrics.h"
 #include "gateway/core/systemd_notify.h"
 #include "gateway/daemon/admin_routes.h"
+#include "gateway/identity/identity_linker.h"
+#include "gateway/identity/identity_routes.h"
 #include "gateway/mapping/code_map.h"
 #include "gateway/mapping/mapping_versions.h"
 #include "gateway/mapping/unmapped_codes.h"
 #include "gateway/pipeline/pipeline.h"
 #include "gateway/pipeline/registry.h"
 #include "gateway/queue/inbox.h"
+#include "gateway/queue/retention.h"
 #include "gateway/store/phr_store.h"
 
 #ifndef PHRGATE_VERSION
@@ -66,6 +71,9 @@ int run_daemon(const config::GatewayConfig& cfg) {
   std::unique_ptr<mapping::UnmappedCodeStore> unmapped_codes;
   std::unique_ptr<queue::Inbox> inbox;
   std::unique_ptr<store::PhrStore> store;
+  std::unique_ptr<audit::AuditTrail> audit_trail;  // <data_dir>/audit.db (gateway/audit)
+  std::unique_ptr<identity::PersonIndex> person_index;      // <data_dir>/identity.db
+  std::unique_ptr<identity::IdentityLinker> identity_linker;  // the index in the pipeline
   try {
     mapping::ReloadResult loaded = mapping_versions.reload();
     for (const auto& e : loaded.errors) log::error("mappings.invalid", {{"error", e}});
@@ -81,6 +89,30 @@ int run_daemon(const config::GatewayConfig& cfg) {
     io.checkpoint_interval = std::chrono::milliseconds(cfg.inbox_checkpoint_interval_ms);
     inbox = queue::open_sqlite_inbox(io);
     store = store::open_sqlite_store(cfg.data_dir + "/phr.db");
+    audit::AuditTrailOptions ao;
+    ao.path = cfg.data_dir + "/audit.db";
+    ao.role_of = [roles = cfg.http.tokens](std::string_view actor) {
+      for (const auto& t : roles)
+        if (t.name == actor) return t.role;
+      return std::string();
+    };
+    audit_trail = std::make_unique<audit::AuditTrail>(std::move(ao));
+    if (cfg.identity_enabled) {
+      identity::MatchSettings ms;
+      ms.upper_threshold = cfg.identity_upper_threshold;
+      ms.lower_threshold = cfg.identity_lower_threshold;
+      ms.synchronous_full = cfg.identity_synchronous_full;
+      const std::string nicknames = mappings_dir + "/identity/nicknames.csv";
+      if (std::filesystem::exists(nicknames)) {
+        std::vector<std::string> errors;
+        ms.nicknames = std::make_shared<identity::NicknameTable>(identity::NicknameTable::load_file(nicknames, &errors));
+        for (const auto& e : errors) log::warn("identity.nicknames_invalid", {{"error", e}});
+      } else {
+        log::warn("identity.nicknames_missing", {{"path", nicknames}, {"action", "matching without nicknames"}});
+      }
+      person_index = identity::PersonIndex::open(cfg.data_dir + "/identity.db", ms);
+      identity_linker = std::make_unique<identity::IdentityLinker>(*person_index, cfg.data_dir + "/identity.db");
+    }
   } catch (const std::exception& e) {
     log::error("daemon.start_failed", {{"error", e.what()}});
     return 1;
@@ -89,6 +121,7 @@ int run_daemon(const config::GatewayConfig& cfg) {
                                 {"rows", std::to_string(code_maps->size())}});
 
   metrics::Registry metrics;
+  metrics::RateTracker queue_rates;  // 1/5/15-minute rates in /api/queues and /metrics
   pipeline::Registry registry;
   pipeline::register_builtin_adapters(registry);
   boost::asio::io_context io;
@@ -96,13 +129,14 @@ int run_daemon(const config::GatewayConfig& cfg) {
   std::vector<std::unique_ptr<pipeline::Sink>> sinks;
   std::vector<std::unique_ptr<pipeline::Source>> sources;
   std::unique_ptr<pipeline::Pipeline> pipe;
+  std::unique_ptr<queue::InboxRetention> retention;  // prunes finished inbox rows (retention.h)
   std::atomic<bool> shutting_down{false};
   // Read by the inbox's committer thread when a source's commit completes.
   std::atomic<pipeline::Pipeline*> pipe_ptr{nullptr};
   pipeline::SourceDeps source_deps{io, *inbox, metrics, [&pipe_ptr] {
                                      if (auto* p = pipe_ptr.load()) p->notify();
                                    }, cfg.data_dir};
-  pipeline::SinkDeps sink_deps{*store, metrics};
+  pipeline::SinkDeps sink_deps{*store, metrics, cfg.data_dir};
 
   std::unique_ptr<http::HttpServer> http_server;
   std::unique_ptr<admin::FhirReadApi> fhir_api;
@@ -122,6 +156,7 @@ int run_daemon(const config::GatewayConfig& cfg) {
     po.unmapped_codes = unmapped_codes.get();
     pipe = std::make_unique<pipeline::Pipeline>(*inbox, registry, sink_ptrs, settings, code_maps, metrics, po);
     pipe_ptr = pipe.get();
+    if (identity_linker) pipe->set_person_resolver(identity_linker.get());
     // Reloads (SIGHUP, POST /api/mappings/reload) reach the pipeline in load order.
     mapping_versions.subscribe([p = pipe.get()](const std::shared_ptr<const mapping::CodeMaps>& maps) {
       p->set_code_maps(maps);
@@ -129,6 +164,32 @@ int run_daemon(const config::GatewayConfig& cfg) {
     admin_ctx.mappings = &mapping_versions;
     admin_ctx.unmapped = unmapped_codes.get();
     admin_ctx.pipeline = pipe.get();
+    admin_ctx.audit = audit_trail->recorder();
+    admin_ctx.message_audit = audit::message_audit_hook(audit_trail->recorder());
+    admin_ctx.rates = &queue_rates;
+    admin_ctx.identity = person_index.get();
+    // An operator's identity decision is audited; deciding a review item replays the
+    // messages held under it, which now resolve to the chosen person.
+    admin_ctx.identity_decided = [&inbox, &pipe, &mapping_versions, &identity_linker,
+                                  record = audit_trail->recorder()](const identity::IdentityDecision& d) {
+      audit::AuditRecord r;
+      r.actor = d.actor;
+      r.action = d.action;
+      r.target_type = "Person";
+      r.target_id = d.person_id;
+      r.person_id = d.person_id;
+      r.detail_json = "{\"review_id\":" + std::to_string(d.review_id) + "}";
+      record(std::move(r));
+      if (!d.review_id || !identity_linker) return;
+      for (int64_t id : identity_linker->take_held(d.review_id)) {
+        auto row = inbox->get(id);
+        if (!row) continue;
+        const auto out = pipe->replay(*row, mapping_versions.current());
+        log::info("identity.released", {{"inbox_id", std::to_string(id)}, {"review_id", std::to_string(d.review_id)},
+                                        {"result", out.result == pipeline::ReplayOutcome::Result::Done ? "done" : out.error}});
+      }
+    };
+    track_queue_rates(queue_rates, metrics, sources, sinks);
 
     metrics.gauge("phrgate_inbox_depth", "Messages committed but not yet converted and delivered", "",
                   [&inbox] { return static_cast<double>(inbox->stats().pending); });
@@ -138,6 +199,11 @@ int run_daemon(const config::GatewayConfig& cfg) {
                   [&inbox] { return static_cast<double>(inbox->stats().failed); });
     metrics.gauge("phrgate_inbox_rejected", "Messages answered AE/AR (kept for an operator)", "",
                   [&inbox] { return static_cast<double>(inbox->stats().rejected); });
+    retention = std::make_unique<queue::InboxRetention>(
+        *inbox, queue::RetentionSettings{cfg.retention_max_age_days, cfg.retention_max_bytes,
+                                         static_cast<std::size_t>(cfg.retention_batch_rows),
+                                         cfg.retention_interval_seconds},
+        &metrics);
 
     http::HttpServerOptions ho;
     ho.bind_address = cfg.http.listen;
@@ -148,16 +214,21 @@ int run_daemon(const config::GatewayConfig& cfg) {
     http_server = std::make_unique<http::HttpServer>(io, ho);
     admin::FhirReadApiOptions fo;
     fo.software_version = PHRGATE_VERSION;
+    fo.on_access = audit::fhir_access_recorder(audit_trail->recorder());
     fhir_api = std::make_unique<admin::FhirReadApi>(*store, fo);
     add_admin_routes(*http_server, admin_ctx, *fhir_api);
+    audit::add_audit_routes(*http_server, *audit_trail);  // GET /api/audit, /api/audit/export
 
     pipe->start();
+    retention->start();
+    queue_rates.start(std::chrono::seconds(5));
     http_server->start();
     log::info("http.listening", {{"port", std::to_string(http_server->port())},
                                  {"tls", cfg.http.tls ? "on" : "off"}});
     for (auto& s : sources) s->start();
   } catch (const std::exception& e) {
     log::error("daemon.start_failed", {{"error", e.what()}});
+    queue_rates.stop();
     if (pipe) pipe->stop();
     return 1;
   }
@@ -169,7 +240,9 @@ int run_daemon(const config::GatewayConfig& cfg) {
     signals.async_wait([&](const boost::system::error_code& err, int sig) {
       if (err) return;
       if (sig == SIGHUP) {
-        reload_mappings(mapping_versions, "SIGHUP");  // logs mappings.reloaded / reload_refused
+        auto reloaded = reload_mappings(mapping_versions, "SIGHUP");  // logs mappings.reloaded / reload_refused
+        audit_trail->record({0, "SIGHUP", "system", "reload", "mappings", reloaded.version, "",
+                             reloaded.ok ? "success" : "failure", "{}", ""});
         wait_signal();
         return;
       }
@@ -182,6 +255,7 @@ int run_daemon(const config::GatewayConfig& cfg) {
         for (auto& s : sources) s->stop_accepting();
         for (auto& s : sources) s->drain(deadline);
         inbox->flush();
+        retention->stop();
         pipe->stop();
         http_server->stop();
         signals.cancel();
@@ -223,6 +297,7 @@ int run_daemon(const config::GatewayConfig& cfg) {
   // No commit callback may reach a source or the pipeline once they are gone.
   pipe_ptr = nullptr;
   inbox->flush();
+  queue_rates.stop();  // its readers look at the sources and sinks
   sources.clear();
   pipe.reset();
   http_server.reset();

@@ -141,7 +141,7 @@ Resolution PersonIndex::resolve(const SourceIdentifier& id, const Demographics& 
     m.history(kMatcher, "link", r.person_id, {}, id, history_detail(rule, r.score));
   } else if (decision == Decision::Create) {
     r.kind = Resolution::Kind::Created;
-    PersonRow p = m.create_person();
+    PersonRow p = m.create_person(&id);
     r.person_id = p.person_id;
     m.set_link(ident_row, p.row, r.explanation, kMatcher);
     m.history(kMatcher, "create", r.person_id, {}, id, history_detail(rule, r.score));

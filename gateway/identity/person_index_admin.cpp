@@ -100,7 +100,7 @@ ActionResult PersonIndex::reject(int64_t review_id, const std::string& actor) {
   auto review = load_review(m.db, review_id);
   if (!review) return fail(ActionStatus::NotFound, "no review item with this id");
   if (review->state != "open") return fail(ActionStatus::Conflict, "the review item is already decided");
-  PersonRow p = m.create_person();
+  PersonRow p = m.create_person(&review->identifier);
   const std::string reason = reason_json("review-rejected", {{"review_id", std::to_string(review_id)}});
   m.set_link(review->ident_row, p.row, reason, actor);
   close_review(m.db, review_id, "rejected", actor);

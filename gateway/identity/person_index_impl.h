@@ -57,7 +57,8 @@ struct PersonIndex::Impl {
   int64_t insert_identifier(const SourceIdentifier& id);
   // Links (or, with person_row 0, unlinks/holds) an identifier and records the reason.
   void set_link(int64_t ident_row, int64_t person_row, const std::string& reason, const std::string& actor);
-  PersonRow create_person();
+  // `first`: the identifier the person is created for (its Patient id becomes the person id).
+  PersonRow create_person(const SourceIdentifier* first = nullptr);
   std::optional<PersonRow> person(const std::string& person_id);
   std::optional<PersonRow> person_by_row(int64_t row);
   // Follows merged_into to the surviving person.

@@ -182,11 +182,17 @@ void PersonIndex::Impl::set_link(int64_t ident_row, int64_t person_row, const st
   set_ident_person.bind(2, reason).bind(3, actor).bind(4, now_ms()).bind(5, ident_row).run();
 }
 
-PersonRow PersonIndex::Impl::create_person() {
+PersonRow PersonIndex::Impl::create_person(const SourceIdentifier* first) {
   insert_person.bind(1, now_ms()).run();
   PersonRow p;
   p.row = db.last_insert_rowid();
-  p.person_id = derive_resource_id("IdentityPerson", {salt, std::to_string(p.row)});
+  // A person first known by one identifier gets the id every converter gives that identifier's
+  // Patient (resource_id.h): deterministic, so a record resolved again after a crash lands on
+  // the same person, and a single-hospital PHR keeps the ids it would have without the index.
+  if (first && !first->system.empty() && !person(patient_resource_id(first->system, first->value)))
+    p.person_id = patient_resource_id(first->system, first->value);
+  else
+    p.person_id = derive_resource_id("IdentityPerson", {salt, std::to_string(p.row)});
   set_person_id.bind(1, p.person_id).bind(2, p.row).run();
   return p;
 }

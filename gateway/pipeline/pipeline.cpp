@@ -1,5 +1,6 @@
 // Implementation of the pipeline worker (see pipeline.h).
 #include "gateway/pipeline/pipeline.h"
+#include "gateway/pipeline/person_resolver.h"
 
 #include <stdexcept>
 
@@ -31,6 +32,25 @@ std::string source_label(std::string_view source) {
   }
   out.push_back('"');
   return out;
+}
+
+queue::DeliveryVerdict to_verdict(DeliveryStatus s) {
+  switch (s) {
+    case DeliveryStatus::Delivered: return queue::DeliveryVerdict::Delivered;
+    case DeliveryStatus::Retry: return queue::DeliveryVerdict::Retry;
+    case DeliveryStatus::Reject: return queue::DeliveryVerdict::Reject;
+  }
+  return queue::DeliveryVerdict::Retry;
+}
+
+// For the message browser: the converted Patients' identifiers and every resource's "Type/id".
+void describe_conversion(const std::vector<ConvertedMessage>& messages, queue::Completion& c) {
+  for (const auto& m : messages)
+    for (const auto& r : m.resources) {
+      c.resources.push_back(r.type + "/" + r.id);
+      if (r.type == "Patient")
+        for (const auto& ident : r.identifiers) c.patient_identifiers.push_back(ident);
+    }
 }
 
 constexpr std::string_view kUnmappedMetric = "phrgate_unmapped_codes_total";
@@ -153,7 +173,8 @@ Pipeline::Conversion Pipeline::convert(const std::string& source, const std::str
 }
 
 void Pipeline::deliver(const std::vector<Delivery>& batch, const std::vector<std::size_t>& owner,
-                       std::vector<DeliveryStatus>& verdict, std::vector<std::string>& reason) {
+                       std::vector<DeliveryStatus>& verdict, std::vector<std::string>& reason,
+                       std::vector<queue::DeliveryAttempt>* attempts) {
   if (batch.empty()) return;
   std::lock_guard lock(deliver_mutex_);
   auto t0 = std::chrono::steady_clock::now();
@@ -167,9 +188,17 @@ void Pipeline::deliver(const std::vector<Delivery>& batch, const std::vector<std
     }
     if (outcomes.size() != batch.size())
       outcomes.resize(batch.size(), DeliveryOutcome{DeliveryStatus::Retry, "sink returned too few outcomes"});
+    // This sink's worst outcome per row (first Delivered, then any Retry, any Reject wins).
+    std::vector<const DeliveryOutcome*> per_row(attempts ? verdict.size() : 0, nullptr);
+    std::vector<int64_t> row_id(per_row.size(), 0);
     for (std::size_t d = 0; d < batch.size(); ++d) {
       auto i = owner[d];
       const auto& o = outcomes[d];
+      if (attempts) {
+        const DeliveryOutcome*& worst = per_row[i];
+        row_id[i] = batch[d].inbox_id;
+        if (!worst || static_cast<int>(o.status) > static_cast<int>(worst->status)) worst = &o;
+      }
       if (o.status == DeliveryStatus::Reject && verdict[i] != DeliveryStatus::Reject) {
         verdict[i] = DeliveryStatus::Reject;
         reason[i] = sink->name() + ": " + o.error;
@@ -178,9 +207,27 @@ void Pipeline::deliver(const std::vector<Delivery>& batch, const std::vector<std
         reason[i] = sink->name() + ": " + o.error;
       }
     }
+    const int64_t at = now_ms();
+    for (std::size_t i = 0; i < per_row.size(); ++i)
+      if (per_row[i])
+        attempts->push_back({row_id[i], sink->name(), at, to_verdict(per_row[i]->status), per_row[i]->error});
   }
   counters_->deliver_latency.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+
+void Pipeline::set_person_resolver(PersonResolver* resolver) { person_resolver_ = resolver; }
+
+// Puts each converted message under its PHR person; the reason when the row must wait.
+std::optional<std::string> Pipeline::resolve_persons(std::vector<ConvertedMessage>& messages, int64_t inbox_id) {
+  if (!person_resolver_) return std::nullopt;
+  std::optional<std::string> held;
+  for (auto& m : messages) {
+    if (!m.ok) continue;
+    PersonDecision d = person_resolver_->resolve(m, inbox_id);
+    if (d.kind == PersonDecision::Kind::Hold && !held) held = std::move(d.reason);
+  }
+  return held;
 }
 
 // After a batch's rows are completed: the codes of every row that was not handed back.
@@ -230,7 +277,14 @@ std::size_t Pipeline::process_batch() {
     if (!conv.error.empty()) {
       log::warn("pipeline.conversion_failed", {{"source", row.source}, {"control_id", row.control_id},
                                                {"inbox_id", std::to_string(row.id)}, {"error", conv.error}});
-      completions.push_back({row.id, queue::InboxStatus::Failed, conv.error, mapping_version});
+      completions.push_back({row.id, queue::InboxStatus::Failed, conv.error, mapping_version, {}, {}});
+      counters_->failed.inc();
+      continue;
+    }
+    if (auto held = resolve_persons(conv.messages, row.id)) {
+      log::info("pipeline.held", {{"source", row.source}, {"control_id", row.control_id},
+                                  {"inbox_id", std::to_string(row.id)}, {"reason", *held}});
+      completions.push_back({row.id, queue::InboxStatus::Failed, *held, mapping_version, {}, {}});
       counters_->failed.inc();
       continue;
     }
@@ -248,20 +302,25 @@ std::size_t Pipeline::process_batch() {
     }
   std::vector<DeliveryStatus> verdict(work.size(), DeliveryStatus::Delivered);
   std::vector<std::string> reason(work.size());
-  deliver(batch, owner, verdict, reason);
+  std::vector<queue::DeliveryAttempt> attempts;
+  deliver(batch, owner, verdict, reason, &attempts);
+  // Written with the batch's completions (one group commit), not a transaction per row.
+  if (!attempts.empty()) inbox_.record_deliveries(std::move(attempts));
 
   bool any_retry = false;
   for (std::size_t i = 0; i < work.size(); ++i) {
     const auto& row = *work[i].row;
     switch (verdict[i]) {
       case DeliveryStatus::Delivered:
-        completions.push_back({row.id, queue::InboxStatus::Done, {}, mapping_version});
+        completions.push_back({row.id, queue::InboxStatus::Done, {}, mapping_version, {}, {}});
+        describe_conversion(work[i].messages, completions.back());
         counters_->converted.inc();
         break;
       case DeliveryStatus::Reject:
         log::warn("pipeline.delivery_rejected", {{"source", row.source}, {"control_id", row.control_id},
                                                  {"inbox_id", std::to_string(row.id)}, {"error", reason[i]}});
-        completions.push_back({row.id, queue::InboxStatus::Failed, reason[i], mapping_version});
+        completions.push_back({row.id, queue::InboxStatus::Failed, reason[i], mapping_version, {}, {}});
+        describe_conversion(work[i].messages, completions.back());
         counters_->failed.inc();
         break;
       case DeliveryStatus::Retry:
@@ -294,12 +353,17 @@ ReplayOutcome Pipeline::replay(const queue::InboxRow& row, std::shared_ptr<const
   if (!conv.error.empty()) {
     verdict[0] = DeliveryStatus::Reject;
     reason[0] = conv.error;
+  } else if (auto held = resolve_persons(conv.messages, row.id)) {
+    verdict[0] = DeliveryStatus::Reject;  // still waiting for an operator: stays failed, held
+    reason[0] = *held;
   } else {
     std::vector<Delivery> batch;
     for (const auto& m : conv.messages)
       batch.push_back({row.id, &row.source, &m.control_id, &m.person_id, &m.resources, &m.document_set,
                        m.document_version});
-    deliver(batch, std::vector<std::size_t>(batch.size(), 0), verdict, reason);
+    std::vector<queue::DeliveryAttempt> attempts;
+    deliver(batch, std::vector<std::size_t>(batch.size(), 0), verdict, reason, &attempts);
+    inbox_.record_deliveries(std::move(attempts));  // committed with record_replay() below
   }
   const std::string inbox_id = std::to_string(row.id);
   if (verdict[0] == DeliveryStatus::Retry) {
@@ -310,7 +374,7 @@ ReplayOutcome Pipeline::replay(const queue::InboxRow& row, std::shared_ptr<const
   }
   const bool done = verdict[0] == DeliveryStatus::Delivered;
   queue::Completion c{row.id, done ? queue::InboxStatus::Done : queue::InboxStatus::Failed,
-                      done ? std::string() : reason[0], out.mapping_version};
+                      done ? std::string() : reason[0], out.mapping_version, {}, {}};
   if (!inbox_.record_replay(c)) {
     out.error = "the message changed state during the replay";
     return out;

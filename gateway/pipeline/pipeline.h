@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,6 +24,7 @@
 namespace phrgate::queue {
 class Inbox;
 struct InboxRow;
+struct DeliveryAttempt;
 }
 namespace phrgate::metrics {
 class Counter;
@@ -55,6 +57,8 @@ struct ReplayOutcome {
   std::string mapping_version;  // the tables used
 };
 
+class PersonResolver;
+
 class Pipeline {
  public:
   Pipeline(queue::Inbox& inbox, const Registry& registry, std::vector<Sink*> sinks,
@@ -76,8 +80,13 @@ class Pipeline {
   // (one delivery at a time with the worker's batches) and records the outcome and the
   // mapping version on the row. Any thread. Unmapped codes are not counted again.
   ReplayOutcome replay(const queue::InboxRow& row, std::shared_ptr<const mapping::CodeMaps> maps);
+  // Installs the identity step between conversion and delivery (null: none). Call before
+  // start(); the resolver must outlive the pipeline. A held row is completed Failed with the
+  // reason, and is released by replaying it once the review is decided.
+  void set_person_resolver(PersonResolver* resolver);
 
  private:
+  std::optional<std::string> resolve_persons(std::vector<ConvertedMessage>& messages, int64_t inbox_id);
   struct Conversion {
     std::vector<ConvertedMessage> messages;
     std::string error;  // set: the row fails
@@ -86,8 +95,10 @@ class Pipeline {
                      std::string_view payload, const mapping::CodeMaps* maps,
                      mapping::UnmappedCodeSink* unmapped);
   // Hands `batch` to every sink; verdict/reason per owner index (owner[d] for delivery d).
+  // With `attempts`: one record per (row, sink), the sink's worst verdict on that row.
   void deliver(const std::vector<Delivery>& batch, const std::vector<std::size_t>& owner,
-               std::vector<DeliveryStatus>& verdict, std::vector<std::string>& reason);
+               std::vector<DeliveryStatus>& verdict, std::vector<std::string>& reason,
+               std::vector<queue::DeliveryAttempt>* attempts = nullptr);
   void count_unmapped();
   std::size_t process_batch();
   void run();
@@ -98,7 +109,8 @@ class Pipeline {
   std::map<std::string, ConvertSettings> settings_by_source_;
   std::shared_ptr<const mapping::CodeMaps> code_maps_;
   std::mutex maps_mutex_;
-  std::mutex deliver_mutex_;  // sinks see one deliver() call at a time (worker or replay)
+  std::mutex deliver_mutex_;
+  PersonResolver* person_resolver_ = nullptr;  // sinks see one deliver() call at a time (worker or replay)
   PipelineOptions options_;
 
   metrics::Registry& metrics_;

@@ -19,6 +19,7 @@ namespace phrgate::pipeline {
 struct SinkDeps {
   store::PhrStore& store;
   metrics::Registry& metrics;
+  std::string data_dir;  // the daemon's data directory, for a sink's own files ("" in some tests)
 };
 
 struct SourceFactory {

@@ -1,4 +1,5 @@
-// Synthetic but realistic HL7 v2 messages for the benchmarks (ADT^A01, ORU^R01 with N OBX).
+// Synthetic but realistic HL7 v2 messages for the benchmarks (ADT^A01, ORU^R01 with N OBX,
+// VXU^V04, MDM^T02, RDE^O11).
 // Written for phrgate; no patient is real.
 #pragma once
 
@@ -42,6 +43,41 @@ inline std::string oru_r01(int n, int obx_count) {
          (i % 3 == 0 ? "H" : "N") + "|||F|||20261124094500-0500\r";
   }
   return m;
+}
+
+inline std::string vxu_v04(int n) {
+  std::string id = std::to_string(n);
+  return "MSH|^~\\&|BENCH_IIS|BENCH_HOSP|PHRGATE|PHR|20261124101500-0500||VXU^V04^VXU_V04|VXU-" + id +
+         "|P|2.5.1|||ER|AL\r"
+         "PID|1||MRN" + id + "^^^BENCH_HOSP^MR||Lindgren^Sofia^M||19790412|F\r"
+         "ORC|RE||IZ" + id + "^BENCH_HOSP\r"
+         "RXA|0|1|20261120101500-0500||208^COVID-19, mRNA, LNP-S, PF, 30 mcg/0.3 mL dose^CVX|0.3|mL^mL^UCUM||"
+         "00^New immunization record^NIP001|||||||LOT" + id + "|20270101|PFR^Pfizer, Inc^MVX|||CP|A\r"
+         "RXR|C28161^Intramuscular^NCIT|LD^Left Arm^HL70163\r"
+         "OBX|1|CE|64994-7^Vaccine funding program eligibility category^LN|1|V01^Not VFC eligible^HL70064||||||F\r";
+}
+
+inline std::string mdm_t02(int n) {
+  std::string id = std::to_string(n);
+  return "MSH|^~\\&|BENCH_DOC|BENCH_HOSP|PHRGATE|PHR|20261124101500-0500||MDM^T02^MDM_T02|MDM-" + id +
+         "|P|2.5.1\r"
+         "EVN|T02|20261124101500-0500\r"
+         "PID|1||MRN" + id + "^^^BENCH_HOSP^MR||Lindgren^Sofia^M||19790412|F\r"
+         "PV1|1|O|CLINIC^1^1\r"
+         "TXA|1|DS^Discharge summary|TX|20261124100000-0500|4411^Moreau^Claire||||||DOC" + id +
+         "^BENCH_HOSP||||||AU||AV\r"
+         "OBX|1|TX|18842-5^Discharge summary^LN||Patient admitted for observation and discharged in good condition.||||||F\r"
+         "OBX|2|TX|18842-5^Discharge summary^LN||Follow up with primary care in two weeks.||||||F\r";
+}
+
+inline std::string rde_o11(int n) {
+  std::string id = std::to_string(n);
+  return "MSH|^~\\&|BENCH_PHARM|BENCH_HOSP|PHRGATE|PHR|20261124101500-0500||RDE^O11^RDE_O11|RDE-" + id +
+         "|P|2.5.1\r"
+         "PID|1||MRN" + id + "^^^BENCH_HOSP^MR||Lindgren^Sofia^M||19790412|F\r"
+         "ORC|NW|RX" + id + "^BENCH_HOSP|||||||20261124100000-0500|||4411^Moreau^Claire\r"
+         "RXE|1^BID^HL70335|197361^Amlodipine 5 MG Oral Tablet^RXNORM|5||mg^mg^UCUM|TAB^Tablet^HL70292|||30\r"
+         "RXR|PO^Oral^HL70162\r";
 }
 
 }  // namespace phrgate::bench

@@ -11,7 +11,8 @@
 //   phrgate-bench backlog [N]  daemon RSS while it works through a backlog of N (default
 //                           1,000,000) undelivered messages already in its inbox: RSS at
 //                           ready, peak during the drain, at the end, and the drain rate
-//   phrgate-bench all       convert, ingest and mappings (default; backlog runs alone)
+//   phrgate-bench ccda      C-CDA documents/s for a 50 KB and a 150 KB CCD (bench_ccda.h)
+//   phrgate-bench all       convert, ingest, mappings and ccda (default; backlog runs alone)
 #include <sys/resource.h>
 #include <time.h>
 
@@ -31,9 +32,11 @@
 
 #include "adapters/common/hl7v2/hl7v2_message.h"
 #include "adapters/common/mllp/mllp_client.h"
+#include "adapters/ccda/ccda_to_fhir.h"
 #include "adapters/hl7v2/hl7v2_to_fhir.h"
 #include "gateway/mapping/code_map.h"
 #include "gateway/mapping/code_map_check.h"
+#include "tests/bench/bench_ccda.h"
 #include "tests/bench/bench_messages.h"
 #include "tests/e2e/daemon_process.h"
 #include "tests/support/allocation_counter.h"
@@ -81,14 +84,20 @@ void bench_convert() {
     const char* name;
     std::vector<std::string> msgs;
   };
-  std::vector<Case> cases(3);
+  std::vector<Case> cases(6);
   cases[0].name = "convert.adt_a01.msgs_per_s";
   cases[1].name = "convert.oru_r01_10obx.msgs_per_s";
   cases[2].name = "convert.oru_r01_50obx.msgs_per_s";
+  cases[3].name = "convert.vxu_v04.msgs_per_s";
+  cases[4].name = "convert.mdm_t02.msgs_per_s";
+  cases[5].name = "convert.rde_o11.msgs_per_s";
   for (int i = 0; i < 256; ++i) {
     cases[0].msgs.push_back(phrgate::bench::adt_a01(i));
     cases[1].msgs.push_back(phrgate::bench::oru_r01(i, 10));
     cases[2].msgs.push_back(phrgate::bench::oru_r01(i, 50));
+    cases[3].msgs.push_back(phrgate::bench::vxu_v04(i));
+    cases[4].msgs.push_back(phrgate::bench::mdm_t02(i));
+    cases[5].msgs.push_back(phrgate::bench::rde_o11(i));
   }
   phrgate::hl7v2::ConvertOptions opt;
   opt.source_name = "bench";
@@ -102,6 +111,10 @@ void bench_convert() {
           phrgate::hl7v2::ParseError err;
           auto msg = phrgate::hl7v2::Message::parse(m, &err);
           auto out = phrgate::hl7v2::convert_to_fhir(*msg, opt);
+          if (!out.ok) {
+            std::fprintf(stderr, "%s: %s\n", c.name, out.error.c_str());
+            std::exit(1);
+          }
           resources += out.resources.size();
         },
         2.0);
@@ -204,6 +217,46 @@ void bench_ingest() {
   daemon.stop();
 }
 
+
+// ---------------------------------------------------------------- C-CDA
+
+// Documents converted per second (parse with the secure parser + every section to FHIR),
+// single thread, for the synthetic CCDs of tests/bench/bench_ccda.h.
+void bench_ccda() {
+  std::vector<std::string> errors;
+  auto maps = phrgate::mapping::CodeMaps::load_dir(PHRGATE_MAPPINGS_DIR, &errors);
+  if (!maps) {
+    std::fprintf(stderr, "cannot load mappings\n");
+    std::exit(1);
+  }
+  for (int kb : {50, 150}) {
+    const std::string doc = phrgate::bench::ccd_document(static_cast<std::size_t>(kb) * 1024);
+    phrgate::pipeline::ConvertInput in;
+    in.payload = doc;
+    in.source = "bench";
+    in.code_maps = &*maps;
+    std::size_t resources = 0;
+    auto convert_one = [&] {
+      auto out = phrgate::ccda::convert_ccda_payload(in);
+      if (out.empty() || !out[0].ok) {
+        std::fprintf(stderr, "ccda %d KB: %s\n", kb, out.empty() ? "no result" : out[0].error.c_str());
+        std::exit(1);
+      }
+      resources = out[0].resources.size();
+    };
+    for (int i = 0; i < 20; ++i) convert_one();  // warm-up
+    int n = 0;
+    const auto t0 = Clock::now();
+    while (seconds_since(t0) < 2.0) {
+      convert_one();
+      ++n;
+    }
+    const std::string tag = "convert.ccda_" + std::to_string(kb) + "kb";
+    figure((tag + ".docs_per_s").c_str(), n / seconds_since(t0), "%.1f");
+    figure((tag + ".bytes").c_str(), static_cast<double>(doc.size()));
+    figure((tag + ".resources").c_str(), static_cast<double>(resources));
+  }
+}
 
 // ---------------------------------------------------------------- backlog
 
@@ -489,6 +542,7 @@ int main(int argc, char** argv) {
   if (what == "convert" || what == "all") bench_convert();
   if (what == "ingest" || what == "all") bench_ingest();
   if (what == "mappings" || what == "all") bench_mappings();
+  if (what == "ccda" || what == "all") bench_ccda();
   if (what == "backlog") bench_backlog(argc > 2 ? std::atoi(argv[2]) : 1'000'000);
   return 0;
 }

@@ -9,6 +9,9 @@
 //   phrgate-loadgen dump --count N [--obx K]
 //       writes N ORU^R01 messages (CR segments, one per line after "\n") to stdout, so
 //       other programs (the npm peers) parse exactly the same inputs.
+//   phrgate-loadgen dump-ccd --kb N
+//       writes one synthetic C-CDA CCD of about N KB (tests/bench/bench_ccda.h) to stdout,
+//       the document phrgate-bench converts, for the C-CDA peers.
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
@@ -22,6 +25,7 @@
 
 #include "adapters/common/mllp/mllp_client.h"
 #include "adapters/common/mllp/mllp_listener.h"
+#include "tests/bench/bench_ccda.h"
 #include "tests/bench/bench_messages.h"
 
 using Clock = std::chrono::steady_clock;
@@ -108,6 +112,13 @@ int cmd_dump(int argc, char** argv) {
   return 0;
 }
 
+int cmd_dump_ccd(int argc, char** argv) {
+  const long kb = std::atol(arg(argc, argv, "--kb", "50").c_str());
+  const std::string doc = phrgate::bench::ccd_document(static_cast<std::size_t>(kb) * 1024);
+  std::fwrite(doc.data(), 1, doc.size(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,6 +126,7 @@ int main(int argc, char** argv) {
   if (cmd == "send") return cmd_send(argc, argv);
   if (cmd == "ack-server") return cmd_ack_server(argc, argv);
   if (cmd == "dump") return cmd_dump(argc, argv);
-  std::fputs("usage: phrgate-loadgen send|ack-server|dump [options] (see the file header)\n", stderr);
+  if (cmd == "dump-ccd") return cmd_dump_ccd(argc, argv);
+  std::fputs("usage: phrgate-loadgen send|ack-server|dump|dump-ccd [options] (see the file header)\n", stderr);
   return 2;
 }

@@ -3,7 +3,8 @@
 # the ratio phrgate/peer (median of the rounds), so a noisy machine does not fake a result.
 # Peers (tests/bench/peers/package.json, installed into a scratch folder, never committed):
 #   MLLP servers: @medplum/hl7 Hl7Server, simple-hl7 (both answer ACKs, store nothing);
-#   parsers: @medplum/core Hl7Message.parse, hl7-standard.
+#   parsers: @medplum/core Hl7Message.parse, hl7-standard;
+#   C-CDA: @amida-tech/blue-button parseString, bluebutton.js (phrgate converts to FHIR).
 # phrgate answers only after a durable SQLite commit (the peers write nothing), and its
 # figure comes from the real daemon converting and storing at the same time.
 # The ceiling of the load generator itself is measured against an ACK-only C++ server.
@@ -70,4 +71,23 @@ for peer in medplum_core hl7_standard; do
   theirs=$(grep "^peer.$peer.parse.mb_per_s=" "$work/parse.txt" | cut -d= -f2 | median)
   echo "parse.$peer.mb_per_s=$theirs"
   echo "parse.ratio_phrgate_over_$peer=$(awk -v a="$ours" -v b="$theirs" 'BEGIN{printf "%.1f", (b>0? a/b : 0)}')"
+done
+
+# --- C-CDA, same documents -----------------------------------------------------
+# phrgate converts each CCD to FHIR R4 resources (parse + every section); the peers parse it
+# into their own JSON models. Same files for both (phrgate-loadgen dump-ccd).
+"$build/phrgate-loadgen" dump-ccd --kb 50 > "$work/ccd50.xml"
+"$build/phrgate-loadgen" dump-ccd --kb 150 > "$work/ccd150.xml"
+for r in $(seq 1 "$rounds"); do "$build/phrgate-bench" ccda; done > "$work/ccda_ours.txt"
+for r in $(seq 1 "$rounds"); do
+  node "$scratch/ccda_peers.cjs" "$secs" 50kb="$work/ccd50.xml" 150kb="$work/ccd150.xml"
+done > "$work/ccda_peers.txt"
+for size in 50kb 150kb; do
+  ours=$(grep "^convert.ccda_$size.docs_per_s=" "$work/ccda_ours.txt" | cut -d= -f2 | median)
+  echo "ccda.$size.phrgate.docs_per_s=$ours"
+  for peer in amida_blue_button bluebutton_js; do
+    theirs=$(grep "^peer.$peer.ccda_$size.docs_per_s=" "$work/ccda_peers.txt" | cut -d= -f2 | median)
+    echo "ccda.$size.$peer.docs_per_s=$theirs"
+    echo "ccda.$size.ratio_phrgate_over_$peer=$(awk -v a="$ours" -v b="$theirs" 'BEGIN{printf "%.1f", (b>0? a/b : 0)}')"
+  done
 done

@@ -59,7 +59,8 @@ TEST_CASE("one person from two hospitals: one Patient with both identifiers", "[
   auto a = message("urn:oid:1.2.3.1", "A-100", "Margaret", "Holloway", "1961-04-12", "+1 617 555 0101");
   REQUIRE(linker.resolve(a, 1).kind == pipeline::PersonDecision::Kind::Proceed);
   const std::string person = a.person_id;
-  CHECK(person != patient_resource_id("urn:oid:1.2.3.1", "A-100"));  // the PHR person's id
+  // A person created for an identifier keeps the Patient id the converters give it.
+  CHECK(person == patient_resource_id("urn:oid:1.2.3.1", "A-100"));
   CHECK(a.resources[0].id == person);
   CHECK(a.resources[1].person_id == person);
   CHECK(a.resources[1].json.find("Patient/" + person) != std::string::npos);

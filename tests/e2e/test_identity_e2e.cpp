@@ -1,0 +1,119 @@
+// End-to-end patient identity with the real daemon: the same person sent by two hospitals
+// (different MRNs and assigning authorities) becomes one PHR Patient carrying both
+// identifiers, found by either, with both hospitals' records in $everything; with strict
+// thresholds the second hospital's record is held for review, and an operator's link
+// releases it to the chosen person (and is audited). Synthetic people only.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "adapters/common/mllp/mllp_client.h"
+#include "tests/e2e/daemon_process.h"
+#include "tests/e2e/e2e_support.h"
+#include "tests/support/http_client.h"
+#include "tests/support/temp_dir.h"
+
+using namespace phrgate::testing;
+
+namespace {
+const std::string kToken = "identity-e2e-token-0123456789";
+
+std::string adt(const std::string& facility, const std::string& control_id, const std::string& mrn,
+                const std::string& visit) {
+  return "MSH|^~\\&|EMR|" + facility + "|PHRGATE|PHR|20261124101500-0500||ADT^A01|" + control_id +
+         "|P|2.5.1\rEVN|A01|20261124101500-0500\rPID|1||" + mrn + "^^^" + facility +
+         "^MR||Holloway^Margaret||19610412|F|||12 Elm Street^^Cambridge^MA^02139||^PRN^PH^^^617^5550101\r"
+         "PV1|1|I|W^1^1||||||||||||||||" + visit + "^^^" + facility + "^VN|||||||||||||||||||||||||20261124083000-0500\r";
+}
+
+std::string oru(const std::string& facility, const std::string& control_id, const std::string& mrn) {
+  return "MSH|^~\\&|LAB|" + facility + "|PHRGATE|PHR|20261124111500-0500||ORU^R01|" + control_id +
+         "|P|2.5.1\rPID|1||" + mrn + "^^^" + facility +
+         "^MR||Holloway^Margaret||19610412|F|||12 Elm Street^^Cambridge^MA^02139||^PRN^PH^^^617^5550101\r"
+         "OBR|1||F-" + control_id + "^" + facility + "|2345-7^Glucose^LN|||20261124090000-0500\r"
+         "OBX|1|NM|2345-7^Glucose^LN||98|mg/dL^mg/dL^UCUM|70-99|N|||F|||20261124090000-0500\r";
+}
+
+std::string patient_id_for(uint16_t http, const std::string& mrn) {
+  auto found = get_json(http, "/fhir/Patient?identifier=" + mrn, kToken);
+  if (found["total"].GetInt() != 1) return {};
+  return found["entry"][0]["resource"]["id"].GetString();
+}
+
+int count_type(const rapidjson::Value& bundle, const std::string& type) {
+  int n = 0;
+  for (const auto& e : bundle["entry"].GetArray())
+    if (type == e["resource"]["resourceType"].GetString()) ++n;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("identity: one person from two hospitals is one Patient with both identifiers", "[e2e]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path(), basic_config(dir.path(), kToken));
+  daemon.start();
+  const uint16_t http = daemon.http_port();
+  phrgate::mllp::MllpClient client;
+  client.connect("127.0.0.1", daemon.source_port("emr"));
+  REQUIRE(segment_field(client.send(adt("HOSP_A", "IA-1", "A-100", "VA-1")), "MSA", 1) == "AA");
+  wait_pipeline_idle(http, kToken);
+  REQUIRE(segment_field(client.send(oru("HOSP_B", "IB-1", "B-7")), "MSA", 1) == "AA");
+  wait_pipeline_idle(http, kToken);
+
+  const std::string by_a = patient_id_for(http, "A-100");
+  const std::string by_b = patient_id_for(http, "B-7");
+  REQUIRE_FALSE(by_a.empty());
+  CHECK(by_a == by_b);
+  auto patient = get_json(http, "/fhir/Patient/" + by_a, kToken);
+  std::vector<std::string> values;
+  for (const auto& i : patient["identifier"].GetArray()) values.emplace_back(i["value"].GetString());
+  CHECK(std::find(values.begin(), values.end(), "A-100") != values.end());
+  CHECK(std::find(values.begin(), values.end(), "B-7") != values.end());
+
+  auto everything = get_json(http, "/fhir/Patient/" + by_a + "/$everything", kToken);
+  CHECK(count_type(everything, "Patient") == 1);
+  CHECK(count_type(everything, "Encounter") == 1);    // from hospital A
+  CHECK(count_type(everything, "Observation") == 1);  // from hospital B
+  daemon.stop();
+}
+
+TEST_CASE("identity: a doubtful match is held until an operator links it", "[e2e]") {
+  TempDir dir;
+  std::string config = basic_config(dir.path(), kToken);
+  config.replace(config.find("\"pipeline\":"), 0, "\"identity\": {\"upper_threshold\": 200},\n  ");
+  DaemonProcess daemon(dir.path(), config);
+  daemon.start();
+  const uint16_t http = daemon.http_port();
+  phrgate::mllp::MllpClient client;
+  client.connect("127.0.0.1", daemon.source_port("emr"));
+  REQUIRE(segment_field(client.send(adt("HOSP_A", "HA-1", "A-200", "VA-2")), "MSA", 1) == "AA");
+  wait_pipeline_idle(http, kToken);
+  REQUIRE(segment_field(client.send(oru("HOSP_B", "HB-1", "B-300")), "MSA", 1) == "AA");
+  wait_pipeline_idle(http, kToken);
+
+  CHECK(patient_id_for(http, "B-300").empty());  // held: nothing stored for it yet
+  auto review = get_json(http, "/api/identity/review", kToken);
+  REQUIRE(review["items"].Size() == 1);
+  const int64_t review_id = review["items"][0]["id"].GetInt64();
+  const std::string person = patient_id_for(http, "A-200");
+  REQUIRE_FALSE(person.empty());
+
+  auto linked = http_request("127.0.0.1", http, "POST", "/api/identity/review/" + std::to_string(review_id) + "/link",
+                             "{\"person_id\":\"" + person + "\"}",
+                             {{"Authorization", "Bearer " + kToken}, {"Content-Type", "application/json"}});
+  REQUIRE(linked.status == 200);
+  CHECK(patient_id_for(http, "B-300") == person);  // the held result was replayed to that person
+  auto everything = get_json(http, "/fhir/Patient/" + person + "/$everything", kToken);
+  CHECK(count_type(everything, "Observation") == 1);
+  // The decision is in the audit trail (written within a second).
+  bool audited = false;
+  for (int i = 0; i < 100 && !audited; ++i) {
+    audited = get_json(http, "/api/audit?action=link", kToken)["events"].Size() >= 1;
+    if (!audited) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(audited);
+  daemon.stop();
+}
