@@ -6,6 +6,8 @@
 // they co-own (SharedState), never `this`.
 #include "adapters/ccda/ccda_folder_source.h"
 
+#include "adapters/common/folder/folder_config.h"
+
 #include <atomic>
 
 #include "adapters/ccda/ccda_http_ingest.h"
@@ -57,24 +59,10 @@ class CcdaFolderSource final : public pipeline::Source {
     const auto& o = *cfg.options;
     settings_.default_zone = config::get_string(o, "default_timezone", "Z");
     fallback_sender_ = config::get_string(o, "sender", "");
-    check_.max_bytes = static_cast<std::size_t>(config::get_int(o, "max_file_bytes", int64_t{64} << 20));
-    check_.schema_path = config::get_string(o, "xsd", "");
-    folder::FolderWatcherOptions fo;
-    fo.inbox_dir = config::get_string(o, "path", "");
-    fo.processed_dir = config::get_string(o, "processed_dir", "");
-    fo.failed_dir = config::get_string(o, "failed_dir", "");
-    fo.poll_interval = std::chrono::milliseconds(config::get_int(o, "poll_interval_ms", 1000));
-    fo.min_file_age = std::chrono::milliseconds(config::get_int(o, "min_file_age_ms", 1000));
-    fo.max_file_bytes = check_.max_bytes;
-    if (auto it = o.FindMember("ignore_patterns"); it != o.MemberEnd() && it->value.IsArray()) {
-      fo.ignore_patterns.clear();
-      for (const auto& v : it->value.GetArray())
-        if (v.IsString()) fo.ignore_patterns.emplace_back(v.GetString());
-    }
-    if (auto it = o.FindMember("keep_processed"); it != o.MemberEnd() && it->value.IsBool())
-      fo.keep_processed = it->value.GetBool();
-    fo.log_name = name_;
+    folder::FolderWatcherOptions fo = folder::folder_options_from_config(o, name_);
     fo.hooks = hooks;
+    check_.max_bytes = static_cast<std::size_t>(fo.max_file_bytes);
+    check_.schema_path = config::get_string(o, "xsd", "");
 
     auto& s = *shared_;
     s.source = name_;

@@ -5,6 +5,8 @@
 // and SharedState, which they co-own; never `this`.
 #include "adapters/hl7v2/hl7v2_folder_source.h"
 
+#include "adapters/common/folder/folder_config.h"
+
 #include "adapters/hl7v2/hl7v2_acceptance.h"
 
 #include <atomic>
@@ -185,21 +187,7 @@ class Hl7v2FolderSource final : public pipeline::Source {
       : name_(cfg.name), inbox_(deps.inbox), shared_(std::make_shared<SharedState>()) {
     const auto& o = *cfg.options;
     settings_ = pipeline::read_convert_settings(o);
-    folder::FolderWatcherOptions fo;
-    fo.inbox_dir = config::get_string(o, "path", "");
-    fo.processed_dir = config::get_string(o, "processed_dir", "");
-    fo.failed_dir = config::get_string(o, "failed_dir", "");
-    fo.poll_interval = std::chrono::milliseconds(config::get_int(o, "poll_interval_ms", 1000));
-    fo.min_file_age = std::chrono::milliseconds(config::get_int(o, "min_file_age_ms", 1000));
-    fo.max_file_bytes = static_cast<std::uint64_t>(config::get_int(o, "max_file_bytes", int64_t{64} << 20));
-    if (auto it = o.FindMember("ignore_patterns"); it != o.MemberEnd() && it->value.IsArray()) {
-      fo.ignore_patterns.clear();
-      for (const auto& v : it->value.GetArray())
-        if (v.IsString()) fo.ignore_patterns.emplace_back(v.GetString());
-    }
-    if (auto it = o.FindMember("keep_processed"); it != o.MemberEnd() && it->value.IsBool())
-      fo.keep_processed = it->value.GetBool();
-    fo.log_name = name_;
+    folder::FolderWatcherOptions fo = folder::folder_options_from_config(o, name_);
     fo.hooks = hooks;
 
     auto& s = *shared_;

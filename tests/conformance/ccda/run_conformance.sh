@@ -29,21 +29,7 @@ command -v npm >/dev/null 2>&1 || skip "npm is not installed"
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 
 # --- validators: pinned in tests/conformance/package.json, in the shared scratch folder -----
-install_validators() {
-  mkdir -p "$scratch" || return 1
-  if [[ -d "$scratch/node_modules/@medplum/core" && -d "$scratch/node_modules/fhir" ]] &&
-     cmp -s "$here/../package.json" "$scratch/package.json"; then
-    return 0  # already installed with the same pins
-  fi
-  cp "$here/../package.json" "$scratch/package.json" || return 1
-  rm -f "$scratch/package-lock.json"
-  (cd "$scratch" && npm install --no-audit --no-fund --loglevel=error >"$scratch/npm-install.log" 2>&1)
-}
-if command -v flock >/dev/null 2>&1; then
-  mkdir -p "$scratch" && exec 9>"$scratch/.install-lock" && flock 9
-fi
-install_validators || skip "npm install of the validators failed (no registry?): see $scratch/npm-install.log"
-if command -v flock >/dev/null 2>&1; then flock -u 9; fi
+source "$here/../install_validators.sh"
 
 if [[ -z "$out" ]]; then out="$(mktemp -d /tmp/phrgate-ccda-conformance-XXXXXX)"; fi
 rm -rf "$out/convert" && mkdir -p "$out/convert" || { echo "cannot create $out" >&2; exit 2; }
