@@ -14,6 +14,7 @@
 #include "adapters/common/hl7v2/hl7v2_message.h"
 #include "adapters/hl7v2/hl7v2_acceptance.h"
 #include "adapters/hl7v2/hl7v2_to_fhir.h"
+#include "tests/adapters/hl7v2/converted_message.h"
 #include "tests/adapters/hl7v2/fhir_checks.h"
 #include "tests/adapters/hl7v2/hl7v2_test_messages.h"
 
@@ -25,43 +26,9 @@ using testing::seg;
 using testing::join;
 using testing::code_maps;
 
-struct Converted {
-  std::string raw;
-  hl7v2::ConvertResult result;
-  std::map<std::string, std::vector<rapidjson::Document>> by_type;
-  std::map<std::string, std::vector<std::string>> ids;
-
-  const std::vector<rapidjson::Document>& all(const std::string& type) const {
-    static const std::vector<rapidjson::Document> none;
-    auto it = by_type.find(type);
-    return it == by_type.end() ? none : it->second;
-  }
-};
-
-Converted convert(std::string raw) {
-  Converted c;
-  c.raw = std::move(raw);
-  hl7v2::ParseError perr;
-  auto msg = hl7v2::Message::parse(c.raw, &perr);
-  REQUIRE(msg);
-  hl7v2::ConvertOptions opt;
-  opt.source_name = "test_source";
-  opt.code_maps = &code_maps();
-  c.result = hl7v2::convert_to_fhir(*msg, opt);
-  REQUIRE(c.result.ok);
-  INFO(test::check_result(c.result));
-  CHECK(test::check_result(c.result).empty());
-  for (const auto& r : c.result.resources) {
-    rapidjson::Document d;
-    d.Parse(r.json.data(), r.json.size());
-    REQUIRE(!d.HasParseError());
-    c.by_type[r.type].push_back(std::move(d));
-    c.ids[r.type].push_back(r.id);
-  }
-  return c;
-}
-
-std::string str(const rapidjson::Value& v) { return v.IsString() ? v.GetString() : "<not a string>"; }
+using test::Converted;
+using test::convert;
+using test::str;
 
 std::string msh(std::string_view type, std::string_view control_id) {
   return seg("MSH", {{3, "EPIC"}, {4, "GOODHEALTH"}, {7, "20260315090000"}, {9, type},

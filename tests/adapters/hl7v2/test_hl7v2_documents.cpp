@@ -12,6 +12,7 @@
 
 #include "adapters/common/hl7v2/hl7v2_message.h"
 #include "adapters/hl7v2/hl7v2_to_fhir.h"
+#include "tests/adapters/hl7v2/converted_message.h"
 #include "tests/adapters/hl7v2/fhir_checks.h"
 #include "tests/adapters/hl7v2/hl7v2_test_messages.h"
 
@@ -23,47 +24,9 @@ using testing::code_maps;
 using testing::join;
 using testing::seg;
 
-struct Converted {
-  std::string raw;
-  hl7v2::ConvertResult result;
-  std::map<std::string, std::vector<rapidjson::Document>> by_type;
-
-  const std::vector<rapidjson::Document>& all(const std::string& type) const {
-    static const std::vector<rapidjson::Document> none;
-    auto it = by_type.find(type);
-    return it == by_type.end() ? none : it->second;
-  }
-  const rapidjson::Document& one(const std::string& type) const {
-    const auto& v = all(type);
-    REQUIRE(v.size() == 1);
-    return v.front();
-  }
-};
-
-Converted convert(std::string raw) {
-  Converted c;
-  c.raw = std::move(raw);
-  hl7v2::ParseError perr;
-  auto msg = hl7v2::Message::parse(c.raw, &perr);
-  REQUIRE(msg);
-  hl7v2::ConvertOptions opt;
-  opt.source_name = "test_source";
-  opt.code_maps = &code_maps();
-  c.result = hl7v2::convert_to_fhir(*msg, opt);
-  INFO(c.result.error);
-  REQUIRE(c.result.ok);
-  INFO(test::check_result(c.result));
-  CHECK(test::check_result(c.result).empty());
-  for (const auto& r : c.result.resources) {
-    rapidjson::Document d;
-    d.Parse(r.json.data(), r.json.size());
-    REQUIRE(!d.HasParseError());
-    c.by_type[r.type].push_back(std::move(d));
-  }
-  return c;
-}
-
-std::string str(const rapidjson::Value& v) { return v.IsString() ? v.GetString() : "<not a string>"; }
+using test::Converted;
+using test::convert;
+using test::str;
 
 std::string msh(std::string_view type, std::string_view control_id) {
   return seg("MSH", {{3, "LAB"}, {4, "GOODLAB"}, {7, "20260316101000"}, {9, type}, {10, control_id},
