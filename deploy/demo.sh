@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: installs the dependencies, builds phrgate, starts the daemon
 # on its embedded default (SQLite under ./demo-data), feeds it the sample HL7 v2 messages in
-# deploy/samples/ over MLLP, and prints where to look. The daemon keeps running in the
+# deploy/samples/ over MLLP (and the C-CDA sample over HTTP), and prints where to look. The daemon keeps running in the
 # foreground until Ctrl-C (SIGINT), which stops it gracefully.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,9 +26,12 @@ done
 echo
 echo "== feeding the sample messages in deploy/samples/ over MLLP =="
 build/phrgate send --port "$PHRGATE_MLLP_PORT" deploy/samples/*.hl7
-sleep 0.5
 auth="Authorization: Bearer $PHRGATE_API_TOKEN"
 base="http://127.0.0.1:$PHRGATE_HTTP_PORT"
+echo "== posting a C-CDA document from a second provider to /ingest/ccda =="
+curl -s -H "$auth" -H 'Content-Type: application/xml' --data-binary @deploy/samples/05-ccd-lakeside-clinic.xml \
+  "$base/ingest/ccda"; echo
+sleep 1
 cat <<MSG
 
 == phrgate is running (data in $PHRGATE_DATA_DIR) ==
@@ -36,6 +39,10 @@ Queues:       curl -s -H '$auth' $base/api/queues
 Metrics:      curl -s $base/metrics
 A patient:    curl -s -H '$auth' '$base/fhir/Patient?identifier=RG-100234'
 Her records:  curl -s -H '$auth' '$base/fhir/Patient/<id from above>/\$everything'
+              (both providers: the clinic's MRN LC-5501 finds the same Patient)
+Dashboard:    $base/  (paste the token)
+Messages:     curl -s -H '$auth' '$base/api/messages?limit=10'
+Identity:     curl -s -H '$auth' $base/api/identity/review
 Send more:    build/phrgate send --port $PHRGATE_MLLP_PORT FILE.hl7
 Convert:      build/phrgate convert deploy/samples/02-oru-r01-cbc.hl7
 Press Ctrl-C to stop the daemon.
