@@ -281,5 +281,7 @@ void write_mdm_document(ConvertContext& c);
 void write_pharmacy(ConvertContext& c);
 // PRB -> Condition (PPR^PC1).
 void write_problem(ConvertContext& c, std::size_t index);
+// SCH (+ TQ1, AIS, AIG, AIL, AIP up to the next SCH) -> Appointment (SIU^S12..S15).
+void write_appointment(ConvertContext& c, std::size_t sch_index);
 
 }  // namespace phrgate::hl7v2::detail

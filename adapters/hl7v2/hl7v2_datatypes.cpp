@@ -124,6 +124,13 @@ void identifier_system(ConvertContext& c, std::string_view ns, std::string_view 
   std::string_view key = !ns.empty() ? ns : uid;
   const bool sent = !key.empty();
   if (!sent) key = c.sender;
+  // The sender's own settings first (config "senders": identifier_systems), then the tables.
+  if (c.opt.authority_systems)
+    for (const auto& [authority, system] : *c.opt.authority_systems)
+      if (authority == key) {
+        out.append(system);
+        return;
+      }
   if (const auto* m = c.map("assigning-authority", key); m && !m->system.empty()) {
     out.append(m->system);
     return;

@@ -20,7 +20,9 @@ int yes_no(std::string_view v) {
 
 void identifiers(ConvertContext& c, const Fields& pid,
                  std::vector<std::pair<std::string, std::string>>& index) {
-  const std::string_view f = pid.field(3);
+  std::string_view f = pid.field(3);
+  // PID-2 (external id, versions 2.1-2.3) when PID-3 holds no identifier.
+  if (trim(comp(rep(f, 0, c.d), 1, c.d)).empty() && rep_count(f, c.d) <= 1) f = pid.field(2);
   const std::size_t reps = rep_count(f, c.d);
   bool open = false;
   IdentifierValue id;

@@ -96,7 +96,8 @@ std::string encounter_id(ConvertContext& c, const Fields& pv1) {
 }
 
 // Clinical segments of the current patient group in message order: AL1, IAM, DG1, PR1, NK1,
-// IN1, PRB, RXA (with the RXR that follows it before the next RXA or ORC).
+// IN1, PRB, SCH (with its TQ1/AIS/AIG/AIL/AIP), RXA (with the RXR that follows it before the
+// next RXA or ORC).
 void write_clinical_segments(ConvertContext& c) {
   const auto& segs = c.msg.segments();
   const std::size_t end = std::min(segs.size(), c.seg_end);
@@ -116,6 +117,8 @@ void write_clinical_segments(ConvertContext& c) {
       detail::write_coverage(c, i);
     } else if (id == "PRB") {
       detail::write_problem(c, i);
+    } else if (id == "SCH") {
+      detail::write_appointment(c, i);
     } else if (id == "RXA" && c.msg.header().message_code == "VXU") {
       const Segment* rxr = nullptr;
       for (std::size_t k = i + 1; k < end && !rxr; ++k) {
@@ -239,6 +242,7 @@ constexpr MessageKind kMessageKinds[] = {
     {"ORU", "R01", {"OBR", "OBX"}}, {"VXU", "V04", {"RXA"}}, {"ORM", "O01", {"OBR"}},
     {"OML", "O21", {"OBR"}}, {"MDM", "T02", {"TXA"}}, {"PPR", "PC1", {"PRB"}},
     {"RDE", "O11", {"RXE"}}, {"RAS", "O17", {"RXA"}},
+    {"SIU", "S12", {"SCH"}}, {"SIU", "S13", {"SCH"}}, {"SIU", "S14", {"SCH"}}, {"SIU", "S15", {"SCH"}},
 };
 
 const MessageKind* message_kind(const MessageHeader& h) {
@@ -333,12 +337,13 @@ ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt) {
     c.seg_end = group_end;
     const detail::Fields pid(*pids[g]);
     detail::IdentifierValue key;
-    if (!detail::key_identifier(c, pid.field(3), key)) {
+    // Versions 2.1-2.3 often carry the patient's id in PID-2 (external id) with PID-3 empty.
+    if (!detail::key_identifier(c, pid.field(3), key) && !detail::key_identifier(c, pid.field(2), key)) {
       fail(result, ErrorCode::RequiredFieldMissing, "patient identifier list (PID-3) has no identifier",
            "PID-3");
       return result;
     }
-    c.patient_id = derive_resource_id("Patient", {key.system, key.value});
+    c.patient_id = patient_resource_id(key.system, key.value);
     c.patient_ref = c.reference("Patient", c.patient_id);
     c.encounter_ref.clear();
     if (g == 0) result.person_id = c.patient_id;

@@ -62,6 +62,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "adapters/common/hl7v2/hl7v2_message.h"
@@ -74,6 +75,9 @@ namespace phrgate::hl7v2 {
 struct ConvertOptions {
   std::string_view source_name;        // configured source; code map scope; last-resort sender
   std::string_view default_zone = "Z";  // zone for timestamps sent without one ("+01:00")
+  // This sender's assigning authority namespace -> Identifier.system pairs (config "senders"),
+  // consulted before the assigning-authority table; null: none.
+  const std::vector<std::pair<std::string, std::string>>* authority_systems = nullptr;
   const mapping::CodeMaps* code_maps = nullptr;  // null: every coded value counts as unmapped
   bool uuid_references = false;  // "urn:uuid:<id>" instead of "Patient/<id>" (transactions)
   // Told about each coded value the tables could not map (null: nobody listens, and the

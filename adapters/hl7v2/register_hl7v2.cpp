@@ -117,6 +117,7 @@ std::vector<pipeline::ConvertedMessage> convert_hl7v2_payload(const pipeline::Co
     opt.default_zone = sender && !sender->default_zone.empty() ? std::string_view(sender->default_zone)
                                                                : std::string_view(in.settings.default_zone);
     opt.code_maps = in.code_maps;
+    if (sender && !sender->identifier_systems.empty()) opt.authority_systems = &sender->identifier_systems;
     opt.unmapped = in.unmapped;
     opt.uuid_references = in.uuid_references;
     ConvertResult r = convert_to_fhir(*msg, opt);

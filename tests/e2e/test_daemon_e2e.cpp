@@ -100,10 +100,10 @@ TEST_CASE("daemon: HL7 v2 over MLLP to the PHR store and back through the FHIR A
     CHECK(segment_field(ack, "MSA", 1) == "AR");
     CHECK(ack.find("ERR|") != std::string::npos);
 
-    std::string siu = to_cr("MSH|^~\\&|SCHED|TEST_HOSP|PHRGATE|PHR|20261124||SIU^S12|SIU-1|P|2.5.1\nSCH|1\n");
-    std::string ack2 = client.send(siu);
+    std::string bar = to_cr("MSH|^~\\&|BILLING|TEST_HOSP|PHRGATE|PHR|20261124||BAR^P01|BAR-1|P|2.5.1\nEVN|P01\n");
+    std::string ack2 = client.send(bar);
     CHECK(segment_field(ack2, "MSA", 1) == "AR");
-    CHECK(segment_field(ack2, "MSA", 2) == "SIU-1");
+    CHECK(segment_field(ack2, "MSA", 2) == "BAR-1");
     CHECK(ack2.find("^HL70357") != std::string::npos);
 
     std::string no_pid = to_cr("MSH|^~\\&|EMR|TEST_HOSP|PHRGATE|PHR|20261124||ADT^A01|NOPID-1|P|2.5.1\nEVN|A01\n");
@@ -115,7 +115,7 @@ TEST_CASE("daemon: HL7 v2 over MLLP to the PHR store and back through the FHIR A
     CHECK(queues["sources"][0]["rejected"].GetInt64() == 3);
     CHECK(daemon.running());
     // The log names control ids, never patient data.
-    CHECK(daemon.log_text().find("SIU-1") != std::string::npos);
+    CHECK(daemon.log_text().find("BAR-1") != std::string::npos);
   }
 
   SECTION("the FHIR API requires a bearer token and answers errors with OperationOutcome") {

@@ -368,6 +368,15 @@ std::optional<Message> Message::parse(std::string_view raw, ParseError* error) {
   h.accept_ack_type = msh.field(15);
   h.application_ack_type = msh.field(16);
   h.character_set = repetition(msh.field(18), 0, d);
+  // Versions 2.1 and 2.2 may send MSH-9 as the message type alone ("ADT"): the trigger event
+  // is then EVN-1 (the event type code of those versions).
+  if (h.trigger_event.empty()) {
+    for (const Segment& s : msg.segments_)
+      if (s.id() == "EVN") {
+        h.trigger_event = subcomponent(component(s.field(1), 1, d), 1, d);
+        break;
+      }
+  }
 
   if (h.message_code.empty()) {
     set_error(error, ErrorCode::RequiredFieldMissing, "MSH-9 message type is missing", 0,

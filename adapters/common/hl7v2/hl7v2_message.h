@@ -109,7 +109,7 @@ struct MessageHeader {
   std::string_view receiving_facility;     // MSH-6
   std::string_view date_time;              // MSH-7
   std::string_view message_code;           // MSH-9.1, e.g. "ADT"
-  std::string_view trigger_event;          // MSH-9.2, e.g. "A01"
+  std::string_view trigger_event;          // MSH-9.2, e.g. "A01" (EVN-1 when MSH-9.2 is empty)
   std::string_view message_structure;      // MSH-9.3, e.g. "ADT_A01" (may be empty)
   std::string_view control_id;             // MSH-10
   std::string_view processing_id;          // MSH-11.1 ("P", "T", "D")

@@ -82,6 +82,14 @@ inline std::string check_result(const hl7v2::ConvertResult& r, bool uuid_referen
     const std::string own_patient_ref = uuid_references ? "urn:uuid:" + res.person_id : "Patient/" + res.person_id;
     if (res.type == "Patient") {
       if (res.id != res.person_id) return "Patient id differs from its person_id";
+    } else if (res.type == "Appointment") {  // the patient is one of the participants
+      bool found = false;
+      if (doc.HasMember("participant"))
+        for (const auto& p : doc["participant"].GetArray())
+          if (p.HasMember("actor") && p["actor"].HasMember("reference") &&
+              own_patient_ref == p["actor"]["reference"].GetString())
+            found = true;
+      if (!found) return res.type + ": no participant references the Patient";
     } else if (res.type != "Provenance") {
       // AllergyIntolerance, Immunization and RelatedPerson name the Patient in "patient",
       // Coverage in "beneficiary".

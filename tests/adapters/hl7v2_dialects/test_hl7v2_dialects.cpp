@@ -1,5 +1,5 @@
 // Dialects of HL7 v2 through convert_hl7v2_payload (what the pipeline and `phrgate convert`
-// call): every version from 2.1 to 2.8.1, MSH-18 character sets (output always UTF-8), an
+// call): every version from 2.1 to 2.8.1 (2.1 style MSH-9 and PID-2 too), MSH-18 character sets (output always UTF-8), an
 // unsupported character set refused with a clear error, the 2.7+ truncation character, and
 // per-sender settings (default time zone and character set when the message names none).
 #include <catch2/catch.hpp>
@@ -61,14 +61,28 @@ std::string encounter_start(const pipeline::ConvertedMessage& m) {
 
 }  // namespace
 
-TEST_CASE("every HL7 version from 2.3 to 2.8.1 converts", "[dialects]") {
-  for (const char* v : {"2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1"}) {
+TEST_CASE("every HL7 version from 2.1 to 2.8.1 converts", "[dialects]") {
+  for (const char* v : {"2.1", "2.2", "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1"}) {
     INFO("version " << v);
     auto m = convert_one(adt(v));
     CHECK(m.ok);
     CHECK(m.error.empty());
     CHECK(find(m, "Patient"));
   }
+}
+
+TEST_CASE("version 2.1 style: MSH-9 without a trigger (EVN-1 gives it), the id in PID-2", "[dialects]") {
+  const std::string v21 =
+      "MSH|^~\\&|EMR|HOSP_D|PHRGATE|PHR|198811240815||ADT|C21|P|2.1\rEVN|A01|198811240815\r"
+      "PID|1|OLD123|||Oldtimer^Ann||19400202|F\rPV1|1|I\r";
+  auto m = convert_one(v21);
+  REQUIRE(m.ok);
+  const auto* p = find(m, "Patient");
+  REQUIRE(p);
+  REQUIRE(p->identifiers.size() == 1);
+  CHECK(p->identifiers[0].second == "OLD123");
+  CHECK(family_of(m) == "Oldtimer");
+  CHECK(find(m, "Encounter"));
 }
 
 TEST_CASE("the 2.7+ truncation character in MSH-2 is accepted", "[dialects]") {
@@ -153,4 +167,25 @@ TEST_CASE("per-sender settings are read from the source's config through its sch
   CHECK_FALSE(s.sender("OLD_EMR", "OTHER"));
   CHECK_THROWS(testing::load_source_config(
       R"({"name": "emr", "type": "hl7v2_mllp", "port": 0, "default_charset": "EBCDIC"})"));
+}
+
+TEST_CASE("a sender's own identifier systems win over the assigning-authority table", "[dialects]") {
+  pipeline::ConvertSettings settings;
+  pipeline::SenderSettings emr;
+  emr.facility = "HOSP_D";
+  emr.identifier_systems = {{"HOSP_D", "urn:oid:1.2.840.99999.4"}};
+  settings.senders.push_back(emr);
+  auto m = convert_one(adt("2.5.1"), settings);
+  REQUIRE(m.ok);
+  const auto* p = find(m, "Patient");
+  REQUIRE(p);
+  REQUIRE_FALSE(p->identifiers.empty());
+  CHECK(p->identifiers[0].first == "urn:oid:1.2.840.99999.4");
+  CHECK(p->identifiers[0].second == "DIA123");
+  // The Patient id follows the identifier's system (the same MRN under another authority is
+  // another identifier).
+  auto plain = convert_one(adt("2.5.1"));
+  REQUIRE(plain.ok);
+  CHECK(plain.person_id != m.person_id);
+  CHECK(find(plain, "Patient")->identifiers[0].first != "urn:oid:1.2.840.99999.4");
 }

@@ -143,7 +143,7 @@ TEST_CASE("hl7v2_folder: bad messages among good ones send the file to failed/ w
   Rig rig;
   rig.start();
   std::string file = adt("G-1", "MRN-SECRET-1") +
-                     adt("G-2", "MRN-SECRET-2", "SIU^S12") +                           // unsupported type
+                     adt("G-2", "MRN-SECRET-2", "BAR^P01") +                           // unsupported type
                      cr("MSH|^~\\&|EMR|FOLDER_HOSP|||20261124||ADT^A01||P|2.5.1\nPID|1||MRN-SECRET-3\n") +  // no MSH-10
                      oru("G-4", "MRN-SECRET-1");
   drop_file(rig.drop, "mixed.hl7", file);
