@@ -6,5 +6,6 @@ include_guard(GLOBAL)
 
 add_library(phrgate_fhir_api STATIC
   ${CMAKE_CURRENT_LIST_DIR}/fhir_read_api.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/fhir_api_json.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/fhir_api_json.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/duplicate_facts.cpp)
 target_link_libraries(phrgate_fhir_api PUBLIC phrgate_store phrgate_core PRIVATE phrgate_warnings)

@@ -199,6 +199,14 @@ std::string capability_statement(const FhirReadApiOptions& options, std::string_
   w.StartObject();
   put(w, "name", "everything");
   put(w, "definition", "http://hl7.org/fhir/OperationDefinition/Patient-everything");
+  put(w, "documentation",
+      "Parameters: _count, _offset, and _dedup=true|false (default false). With _dedup=true the "
+      "same clinical fact recorded more than once (an AllergyIntolerance, Immunization or "
+      "Observation with the same code, value and time, from one source or several) is "
+      "presented once: the earliest-stored resource, carrying one extension "
+      "https://phrgate.invalid/fhir/StructureDefinition/duplicate-of-same-fact "
+      "(valueReference) per other record of the fact; the others are left out and every "
+      "Provenance is kept. total and paging count the presented entries.");
   w.EndObject();
   w.EndArray();
   w.EndObject();

@@ -10,9 +10,11 @@
 #include <charconv>
 #include <exception>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <utility>
 
+#include "gateway/admin/duplicate_facts.h"
 #include "gateway/admin/fhir_api_json.h"
 #include "gateway/core/log.h"
 #include "gateway/store/stored_json.h"
@@ -294,10 +296,36 @@ http::Response FhirReadApi::read(const http::Request& req, std::string_view type
   return served;
 }
 
+namespace {
+
+// $everything?_dedup=true: the whole person's set read in one snapshot, each same-fact group
+// presented once (duplicate_facts.h), then paged, so totals and links count presented entries.
+store::SearchPage everything_presented_once(store::PhrStore& store, std::string_view person,
+                                            int64_t offset, int64_t count) {
+  auto all = store.everything(person, 0, std::numeric_limits<int64_t>::max());
+  auto presented = present_same_facts_once(std::move(all.resources));
+  store::SearchPage page;
+  page.total = static_cast<int64_t>(presented.size());
+  const int64_t begin = std::min(std::max<int64_t>(offset, 0), page.total);
+  const int64_t end = begin + std::clamp<int64_t>(count, 0, page.total - begin);
+  presented.erase(presented.begin() + end, presented.end());
+  presented.erase(presented.begin(), presented.begin() + begin);
+  page.resources = std::move(presented);
+  return page;
+}
+
+}  // namespace
+
 http::Response FhirReadApi::everything(const http::Request& req, std::string_view patient_id) {
   if (!is_valid_id(patient_id)) return fhir_error(400, "invalid", "the id is not a valid FHIR id");
   ParsedQuery query;
-  if (auto error = parse_query(req, {}, options_, query)) return *error;
+  if (auto error = parse_query(req, {"_dedup"}, options_, query)) return *error;
+  bool dedup = false;
+  if (const std::string* value = search_value(query, "_dedup")) {
+    if (*value != "true" && *value != "false")
+      return fhir_error(400, "invalid", "parameter '_dedup' must be true or false");
+    dedup = *value == "true";
+  }
 
   std::vector<std::string> persons;
   http::Response served = guarded("everything", [&]() -> http::Response {
@@ -307,7 +335,9 @@ http::Response FhirReadApi::everything(const http::Request& req, std::string_vie
     // The person is the Patient's owner: for a linked (secondary) Patient record this is the
     // person's main Patient, so $everything covers the whole person either way.
     persons.push_back(patient->person_id);
-    auto page = store_.everything(patient->person_id, query.offset, query.count);
+    auto page = dedup ? everything_presented_once(store_, patient->person_id, query.offset,
+                                                  query.count)
+                      : store_.everything(patient->person_id, query.offset, query.count);
     auto links = page_links(link_base_, "/Patient/" + std::string(patient_id) + "/$everything",
                             query, page.total);
     return detail::fhir_response(200, detail::searchset_bundle(page, links, full_url_prefix_));

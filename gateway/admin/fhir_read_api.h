@@ -49,7 +49,17 @@ class FhirReadApi {
   http::Response search(const http::Request& req, std::string_view type);
   // GET /fhir/{type}/{id}
   http::Response read(const http::Request& req, std::string_view type, std::string_view id);
-  // GET /fhir/Patient/{id}/$everything
+  // GET /fhir/Patient/{id}/$everything[?_count=&_offset=&_dedup=true|false]
+  // _dedup (default false: the stored resources exactly as read) = true presents each clinical
+  // fact recorded more than once (same AllergyIntolerance / Immunization / Observation code,
+  // value and time; rules in duplicate_facts.h) once: the earliest-stored record, with one
+  // extension {url: kSameFactExtensionUrl, valueReference: {reference: "Type/id"}} per other
+  // record, which is left out of the bundle; every Provenance stays, so each source remains
+  // visible. total and the paging links count the presented entries (links keep _dedup).
+  // Cost: each _dedup page reads the person's whole record set in one snapshot and parses its
+  // allergies, immunizations and observations (linear in the person's resources; comparisons
+  // stay within one minute / one day of each other), then pages the result: about 50 ms per
+  // page for a person with 10,000 observations (2026-11-25, RelWithDebInfo), against 0.3 ms.
   http::Response everything(const http::Request& req, std::string_view patient_id);
 
   // The resource types this API serves (Patient and the person-owned types).

@@ -74,6 +74,35 @@ int run_daemon(const config::GatewayConfig& cfg) {
   std::unique_ptr<audit::AuditTrail> audit_trail;  // <data_dir>/audit.db (gateway/audit)
   std::unique_ptr<identity::PersonIndex> person_index;      // <data_dir>/identity.db
   std::unique_ptr<identity::IdentityLinker> identity_linker;  // the index in the pipeline
+  std::atomic<pipeline::Pipeline*> replay_pipe{nullptr};      // set once the pipeline exists
+  // What the store and the inbox follow after an identity change (HL7 A40/A08 in the pipeline,
+  // operator merge/unlink): records move with their history kept.
+  identity::IdentityEffects identity_effects;
+  identity_effects.persons_merged = [&store](const std::string& from, const std::string& to) {
+    const int64_t moved = store->reassign_person(from, to);
+    log::info("identity.records_moved", {{"reason", "merge"}, {"resources", std::to_string(moved)}});
+  };
+  identity_effects.identifier_moved = [&store, &inbox, &replay_pipe, &mapping_versions](
+                                          const identity::SourceIdentifier& id, const std::string& from,
+                                          const std::string&) {
+    if (!from.empty()) store->remove_patient_identifier(from, id.system, id.value);
+    auto* p = replay_pipe.load();
+    if (!p) return;
+    // The identifier's messages are converted again: they now resolve to its new person, and
+    // their resources (same ids) move there, each as a new version.
+    queue::MessageFilter f;
+    f.patient_value = id.value;
+    f.patient_system = id.system;
+    f.statuses = {queue::InboxStatus::Done};
+    f.limit = 500;
+    std::size_t replayed = 0;
+    for (const auto& summary : inbox->query(f).rows)
+      if (auto row = inbox->get(summary.id)) {
+        p->replay(*row, mapping_versions.current());
+        ++replayed;
+      }
+    log::info("identity.records_moved", {{"reason", "identifier moved"}, {"messages", std::to_string(replayed)}});
+  };
   try {
     mapping::ReloadResult loaded = mapping_versions.reload();
     for (const auto& e : loaded.errors) log::error("mappings.invalid", {{"error", e}});
@@ -111,7 +140,8 @@ int run_daemon(const config::GatewayConfig& cfg) {
         log::warn("identity.nicknames_missing", {{"path", nicknames}, {"action", "matching without nicknames"}});
       }
       person_index = identity::PersonIndex::open(cfg.data_dir + "/identity.db", ms);
-      identity_linker = std::make_unique<identity::IdentityLinker>(*person_index, cfg.data_dir + "/identity.db");
+      identity_linker = std::make_unique<identity::IdentityLinker>(*person_index, cfg.data_dir + "/identity.db",
+                                                                   identity_effects);
     }
   } catch (const std::exception& e) {
     log::error("daemon.start_failed", {{"error", e.what()}});
@@ -156,6 +186,7 @@ int run_daemon(const config::GatewayConfig& cfg) {
     po.unmapped_codes = unmapped_codes.get();
     pipe = std::make_unique<pipeline::Pipeline>(*inbox, registry, sink_ptrs, settings, code_maps, metrics, po);
     pipe_ptr = pipe.get();
+    replay_pipe = pipe.get();
     if (identity_linker) pipe->set_person_resolver(identity_linker.get());
     // Reloads (SIGHUP, POST /api/mappings/reload) reach the pipeline in load order.
     mapping_versions.subscribe([p = pipe.get()](const std::shared_ptr<const mapping::CodeMaps>& maps) {
@@ -170,7 +201,7 @@ int run_daemon(const config::GatewayConfig& cfg) {
     admin_ctx.identity = person_index.get();
     // An operator's identity decision is audited; deciding a review item replays the
     // messages held under it, which now resolve to the chosen person.
-    admin_ctx.identity_decided = [&inbox, &pipe, &mapping_versions, &identity_linker,
+    admin_ctx.identity_decided = [&inbox, &pipe, &mapping_versions, &identity_linker, &identity_effects,
                                   record = audit_trail->recorder()](const identity::IdentityDecision& d) {
       audit::AuditRecord r;
       r.actor = d.actor;
@@ -180,6 +211,10 @@ int run_daemon(const config::GatewayConfig& cfg) {
       r.person_id = d.person_id;
       r.detail_json = "{\"review_id\":" + std::to_string(d.review_id) + "}";
       record(std::move(r));
+      if (d.action == "merge" && !d.from_person.empty() && identity_effects.persons_merged)
+        identity_effects.persons_merged(d.from_person, d.person_id);
+      if (d.action == "unlink" && identity_effects.identifier_moved)
+        identity_effects.identifier_moved(d.identifier, d.from_person, d.person_id);
       if (!d.review_id || !identity_linker) return;
       for (int64_t id : identity_linker->take_held(d.review_id)) {
         auto row = inbox->get(id);

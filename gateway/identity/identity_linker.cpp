@@ -1,11 +1,8 @@
 // Implementation of the identity linker (see identity_linker.h).
 #include "gateway/identity/identity_linker.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include "gateway/identity/demographics.h"
+#include "gateway/store/patient_identifiers.h"
 
 namespace phrgate::identity {
 namespace {
@@ -44,48 +41,60 @@ void rewrite_person(pipeline::ConvertedMessage& m, const std::string& person_id)
 }
 
 bool add_linked_identifiers(store::FhirResource& patient, const std::vector<LinkedIdentifier>& linked) {
-  std::vector<const SourceIdentifier*> missing;
-  for (const auto& l : linked) {
-    bool present = false;
-    for (const auto& [system, value] : patient.identifiers)
-      if (system == l.identifier.system && value == l.identifier.value) present = true;
-    if (!present) missing.push_back(&l.identifier);
-  }
-  if (missing.empty()) return false;
-  rapidjson::Document doc;
-  doc.Parse(patient.json.c_str(), patient.json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return false;
-  auto& alloc = doc.GetAllocator();
-  if (!doc.HasMember("identifier") || !doc["identifier"].IsArray())
-    doc.AddMember("identifier", rapidjson::Value(rapidjson::kArrayType), alloc);
-  auto& list = doc["identifier"];
-  for (const auto* id : missing) {
-    rapidjson::Value entry(rapidjson::kObjectType);
-    entry.AddMember("system", rapidjson::Value(id->system.c_str(), alloc), alloc);
-    entry.AddMember("value", rapidjson::Value(id->value.c_str(), alloc), alloc);
-    list.PushBack(entry, alloc);
-    patient.identifiers.emplace_back(id->system, id->value);
-  }
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  doc.Accept(w);
-  patient.json.assign(buf.GetString(), buf.GetSize());
-  return true;
+  store::IdentifierPairs add;
+  for (const auto& l : linked) add.emplace_back(l.identifier.system, l.identifier.value);
+  return store::add_patient_identifiers(patient.json, patient.identifiers, add);
 }
 
-IdentityLinker::IdentityLinker(PersonIndex& index, const std::string& held_db_path)
-    : index_(index), db_(held_db_path) {
+IdentityLinker::IdentityLinker(PersonIndex& index, const std::string& held_db_path, IdentityEffects effects)
+    : index_(index), effects_(std::move(effects)), db_(held_db_path) {
   db_.exec(kHeldSchema);
 }
 
-pipeline::PersonDecision IdentityLinker::resolve(pipeline::ConvertedMessage& m, int64_t inbox_id) {
+// A Patient the converter marked as replaced by the message's own Patient (ADT^A40, MRG).
+bool is_replaced_patient(const store::FhirResource& r) {
+  return r.type == "Patient" && r.json.find("\"replaced-by\"") != std::string::npos;
+}
+
+void IdentityLinker::merge_replaced_patients(pipeline::ConvertedMessage& m, const std::string& surviving) {
+  for (auto it = m.resources.begin(); it != m.resources.end();) {
+    if (!is_replaced_patient(*it) || it->id == m.person_id) {
+      ++it;
+      continue;
+    }
+    const auto prior = key_identifier_from_patient_json(it->json);
+    const auto prior_person = prior ? index_.person_of(*prior) : std::nullopt;
+    if (!prior_person || *prior_person == surviving) {
+      ++it;  // unknown to the PHR (nothing to merge) or already merged
+      continue;
+    }
+    if (index_.merge(surviving, *prior_person, "hl7v2:A40").status == ActionStatus::Ok &&
+        effects_.persons_merged)
+      effects_.persons_merged(*prior_person, surviving);
+    it = m.resources.erase(it);  // the prior identity lives on in the surviving Patient
+  }
+}
+
+pipeline::PersonDecision IdentityLinker::resolve(pipeline::ConvertedMessage& m, int64_t inbox_id,
+                                                 std::string_view message_type) {
   pipeline::PersonDecision decision;
   store::FhirResource* patient = source_patient(m);
   if (!patient) return decision;  // nothing about a patient: nothing to resolve
   const auto key = key_identifier_from_patient_json(patient->json);
   if (!key) return decision;
   const Demographics demographics = demographics_from_patient_json(patient->json).value_or(Demographics{});
-  const Resolution res = index_.resolve(*key, demographics);
+  Resolution res = index_.resolve(*key, demographics);
+  // ADT^A08/A31 (demographics update): only this identifier's link is re-evaluated.
+  if (res.kind == Resolution::Kind::Known && (message_type == "ADT^A08" || message_type == "ADT^A31")) {
+    const ReevaluationResult re = index_.update_demographics(*key, demographics);
+    if (re.should_move) {
+      const ActionResult moved = index_.unlink(*key, "hl7v2:" + std::string(message_type), re.suggested_person);
+      if (moved.status == ActionStatus::Ok) {
+        if (effects_.identifier_moved) effects_.identifier_moved(*key, res.person_id, moved.person_id);
+        res.person_id = moved.person_id;
+      }
+    }
+  }
   if (res.kind == Resolution::Kind::Review) {
     {
       std::lock_guard lock(mutex_);
@@ -99,6 +108,7 @@ pipeline::PersonDecision IdentityLinker::resolve(pipeline::ConvertedMessage& m, 
     return decision;
   }
   rewrite_person(m, res.person_id);
+  merge_replaced_patients(m, res.person_id);
   patient = source_patient(m);
   if (patient && add_linked_identifiers(*patient, index_.identifiers_of(res.person_id)))
     patient->only_if_absent = false;  // a new link must reach the stored Patient's identifiers

@@ -86,7 +86,8 @@ std::string string_member(const rapidjson::Document& d, const char* key) {
 std::string actor_of(const http::Request& req) { return req.principal.empty() ? std::string("operator") : req.principal; }
 
 http::Response action_response(const ActionResult& r, const char* action, const std::string& actor, int64_t review_id,
-                               const IdentityDecisionHook& hook) {
+                               const IdentityDecisionHook& hook, std::string from_person = {},
+                               SourceIdentifier identifier = {}) {
   switch (r.status) {
     case ActionStatus::NotFound: return http::operation_outcome(404, "not-found", r.message);
     case ActionStatus::UnknownPerson: return http::operation_outcome(422, "not-found", r.message);
@@ -95,7 +96,7 @@ http::Response action_response(const ActionResult& r, const char* action, const 
   }
   log::info("identity.decision", {{"action", action}, {"actor", actor},
                                   {"review_id", review_id ? std::to_string(review_id) : std::string("-")}});
-  if (hook) hook(IdentityDecision{action, review_id, actor, r.person_id});
+  if (hook) hook(IdentityDecision{action, review_id, actor, r.person_id, std::move(from_person), std::move(identifier)});
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -227,7 +228,9 @@ void add_identity_routes(http::HttpServer& server, PersonIndex& index, IdentityD
     if (ident.system.empty() || ident.value.empty())
       return http::operation_outcome(400, "required", "system and value (strings) are required");
     const std::string actor = actor_of(req);
-    return action_response(index.unlink(ident, actor, string_member(*body, "target_person")), "unlink", actor, 0, after_decision);
+    const std::string from = index.person_of(ident).value_or(std::string());
+    return action_response(index.unlink(ident, actor, string_member(*body, "target_person")), "unlink", actor, 0,
+                           after_decision, from, ident);
   });
   server.route("POST", "/api/identity/merge", Role::Operator, [&index, after_decision](const http::Request& req) {
     http::Response error;
@@ -237,7 +240,7 @@ void add_identity_routes(http::HttpServer& server, PersonIndex& index, IdentityD
     if (surviving.empty() || merged.empty())
       return http::operation_outcome(400, "required", "surviving and merged (person ids) are required");
     const std::string actor = actor_of(req);
-    return action_response(index.merge(surviving, merged, actor), "merge", actor, 0, after_decision);
+    return action_response(index.merge(surviving, merged, actor), "merge", actor, 0, after_decision, merged);
   });
   server.route("GET", "/api/identity/persons/{id}", Role::Operator,
                [&index](const http::Request& req) { return get_person(index, req); });

@@ -24,6 +24,8 @@ struct IdentityDecision {
   int64_t review_id = 0;  // for link and reject
   std::string actor;      // the token's name
   std::string person_id;  // the person the identifier(s) now belong to
+  std::string from_person;      // unlink: the identifier's previous person; merge: the merged one
+  SourceIdentifier identifier;  // unlink: the identifier moved
 };
 using IdentityDecisionHook = std::function<void(const IdentityDecision&)>;
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "gateway/pipeline/converter.h"
 
@@ -21,9 +22,10 @@ struct PersonDecision {
 class PersonResolver {
  public:
   virtual ~PersonResolver() = default;
-  // Called on the pipeline's thread for each converted message of inbox row `inbox_id`.
+  // Called on the pipeline's thread (or an operator's replay) for each converted message of
+  // inbox row `inbox_id`, whose type is `message_type` ("ADT^A08", "CCDA^34133-9", ...).
   // May rewrite `message`. Throws on a storage failure (the row is retried later).
-  virtual PersonDecision resolve(ConvertedMessage& message, int64_t inbox_id) = 0;
+  virtual PersonDecision resolve(ConvertedMessage& message, int64_t inbox_id, std::string_view message_type) = 0;
 };
 
 }  // namespace phrgate::pipeline

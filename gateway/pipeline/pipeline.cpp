@@ -219,12 +219,13 @@ void Pipeline::deliver(const std::vector<Delivery>& batch, const std::vector<std
 void Pipeline::set_person_resolver(PersonResolver* resolver) { person_resolver_ = resolver; }
 
 // Puts each converted message under its PHR person; the reason when the row must wait.
-std::optional<std::string> Pipeline::resolve_persons(std::vector<ConvertedMessage>& messages, int64_t inbox_id) {
+std::optional<std::string> Pipeline::resolve_persons(std::vector<ConvertedMessage>& messages, int64_t inbox_id,
+                                                     std::string_view message_type) {
   if (!person_resolver_) return std::nullopt;
   std::optional<std::string> held;
   for (auto& m : messages) {
     if (!m.ok) continue;
-    PersonDecision d = person_resolver_->resolve(m, inbox_id);
+    PersonDecision d = person_resolver_->resolve(m, inbox_id, message_type);
     if (d.kind == PersonDecision::Kind::Hold && !held) held = std::move(d.reason);
   }
   return held;
@@ -281,7 +282,7 @@ std::size_t Pipeline::process_batch() {
       counters_->failed.inc();
       continue;
     }
-    if (auto held = resolve_persons(conv.messages, row.id)) {
+    if (auto held = resolve_persons(conv.messages, row.id, row.message_type)) {
       log::info("pipeline.held", {{"source", row.source}, {"control_id", row.control_id},
                                   {"inbox_id", std::to_string(row.id)}, {"reason", *held}});
       completions.push_back({row.id, queue::InboxStatus::Failed, *held, mapping_version, {}, {}});
@@ -353,7 +354,7 @@ ReplayOutcome Pipeline::replay(const queue::InboxRow& row, std::shared_ptr<const
   if (!conv.error.empty()) {
     verdict[0] = DeliveryStatus::Reject;
     reason[0] = conv.error;
-  } else if (auto held = resolve_persons(conv.messages, row.id)) {
+  } else if (auto held = resolve_persons(conv.messages, row.id, row.message_type)) {
     verdict[0] = DeliveryStatus::Reject;  // still waiting for an operator: stays failed, held
     reason[0] = *held;
   } else {

@@ -86,7 +86,8 @@ class Pipeline {
   void set_person_resolver(PersonResolver* resolver);
 
  private:
-  std::optional<std::string> resolve_persons(std::vector<ConvertedMessage>& messages, int64_t inbox_id);
+  std::optional<std::string> resolve_persons(std::vector<ConvertedMessage>& messages, int64_t inbox_id,
+                                             std::string_view message_type);
   struct Conversion {
     std::vector<ConvertedMessage> messages;
     std::string error;  // set: the row fails

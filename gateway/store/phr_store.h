@@ -76,6 +76,15 @@ class PhrStore {
   // history), except shared types and resources another document set still contributes.
   virtual WriteStats write_document(std::string_view document_set, int64_t version,
                                     const std::vector<const FhirResource*>& resources) = 0;
+  // Identity: every resource of person `from` moves to person `to` (a new version each, the
+  // old one in history; references to Patient/<from> now name Patient/<to>); the identifiers
+  // of Patient/<from> join Patient/<to>, and Patient/<from> is deleted (its history kept).
+  // One transaction. Returns the number of resources moved.
+  virtual int64_t reassign_person(std::string_view from, std::string_view to) = 0;
+  // Identity: removes (system, value) from Patient/<person>'s identifiers (a new version).
+  // Returns false when the Patient or the identifier is not there.
+  virtual bool remove_patient_identifier(std::string_view person, const std::string& system,
+                                         const std::string& value) = 0;
   // A deleted resource reads as absent; was_deleted() tells it from one never stored (410).
   virtual bool was_deleted(std::string_view type, std::string_view id) = 0;
   virtual std::optional<StoredResource> read(std::string_view type, std::string_view id) = 0;

@@ -4,12 +4,14 @@
 // transaction; a crash before COMMIT leaves nothing of it, so a replay simply writes again.
 // It must never splice values into SQL or log resource content, ids or identifiers.
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "gateway/core/resource_id.h"
 #include "gateway/core/sqlite_db.h"
+#include "gateway/store/patient_identifiers.h"
 #include "gateway/store/phr_store.h"
 #include "gateway/store/sqlite_store_connection.h"
 #include "gateway/store/stored_json.h"
@@ -114,6 +116,26 @@ void upsert(StoreConnection& conn, const FhirResource& r, const std::string& now
   }
 }
 
+// The search identifiers of Patient/<id>.
+IdentifierPairs patient_identifiers(StoreConnection& conn, const std::string& id) {
+  IdentifierPairs out;
+  sqlite::Stmt select(conn.db, "SELECT system, value FROM resource_identifiers WHERE type = 'Patient' AND id = ?1");
+  select.bind(1, id);
+  while (select.step()) out.emplace_back(std::string(select.column_text(0)), std::string(select.column_text(1)));
+  return out;
+}
+
+// Writes a new version of Patient/<id> with `json` and `ids` (inside the caller's transaction).
+void rewrite_patient(StoreConnection& conn, const std::string& id, const std::string& json, const IdentifierPairs& ids,
+                     const std::string& now) {
+  conn.copy_to_history.bind(1, "Patient").bind(2, id).run();
+  conn.update_resource.bind(1, "Patient").bind(2, id).bind(3, id).bind(4, now);
+  conn.update_resource.bind(5, sha256_hex(json)).bind(6, json).run();
+  conn.delete_identifiers.bind(1, "Patient").bind(2, id).run();
+  for (const auto& [system, value] : ids)
+    conn.insert_identifier.bind(1, value).bind(2, system).bind(3, "Patient").bind(4, id).run();
+}
+
 class SqlitePhrStore final : public PhrStore {
  public:
   explicit SqlitePhrStore(const std::string& path)
@@ -191,6 +213,83 @@ class SqlitePhrStore final : public PhrStore {
     conn->upsert_set.bind(1, document_set).bind(2, version).bind(3, now).run();
     txn.commit();
     return stats;
+  }
+
+  int64_t reassign_person(std::string_view from, std::string_view to) override {
+    if (from == to) return 0;
+    if (!is_fhir_id(from) || !is_fhir_id(to)) throw std::invalid_argument("PhrStore::reassign_person: invalid person id");
+    std::lock_guard writer(write_mutex_);
+    auto conn = pool_.acquire();
+    sqlite::Transaction txn(conn->db);
+    const std::string now = fhir_instant_now();
+    const std::string from_s(from), to_s(to);
+    struct Row {
+      std::string type, id, json;
+    };
+    std::vector<Row> rows;
+    {
+      sqlite::Stmt select(conn->db, "SELECT type, id, json FROM resources WHERE person_id = ?1");
+      select.bind(1, from);
+      while (select.step())
+        rows.push_back({std::string(select.column_text(0)), std::string(select.column_text(1)),
+                        std::string(select.column_text(2))});
+    }
+    int64_t moved = 0;
+    std::optional<Row> merged_patient;
+    for (auto& r : rows) {
+      if (r.type == "Patient" && r.id == from_s) {
+        merged_patient = std::move(r);
+        continue;
+      }
+      // Ids are UUID-shaped hashes: the old person id appears only where it means the Patient.
+      for (std::size_t pos = r.json.find(from_s); pos != std::string::npos; pos = r.json.find(from_s, pos + to_s.size()))
+        r.json.replace(pos, from_s.size(), to_s);
+      conn->copy_to_history.bind(1, r.type).bind(2, r.id).run();
+      conn->update_resource.bind(1, r.type).bind(2, r.id).bind(3, to).bind(4, now);
+      conn->update_resource.bind(5, sha256_hex(r.json)).bind(6, r.json).run();
+      ++moved;
+    }
+    if (merged_patient) {
+      IdentifierPairs from_ids = patient_identifiers(*conn, from_s);
+      std::string json;
+      {
+        auto& read = conn->read_resource;
+        read.bind(1, "Patient").bind(2, to);
+        if (read.step()) json = std::string(read.column_text(detail::kColJson));
+        read.reset();
+      }
+      if (!json.empty()) {
+        IdentifierPairs to_ids = patient_identifiers(*conn, to_s);
+        if (add_patient_identifiers(json, to_ids, from_ids)) rewrite_patient(*conn, to_s, json, to_ids, now);
+      }
+      conn->copy_to_history.bind(1, "Patient").bind(2, from).run();
+      conn->mark_deleted.bind(1, "Patient").bind(2, from).bind(3, now).run();
+      conn->delete_resource.bind(1, "Patient").bind(2, from).run();
+      conn->delete_identifiers.bind(1, "Patient").bind(2, from).run();
+    }
+    txn.commit();
+    return moved;
+  }
+
+  bool remove_patient_identifier(std::string_view person, const std::string& system,
+                                 const std::string& value) override {
+    std::lock_guard writer(write_mutex_);
+    auto conn = pool_.acquire();
+    sqlite::Transaction txn(conn->db);
+    std::string json;
+    {
+      auto& read = conn->read_resource;
+      read.bind(1, "Patient").bind(2, person);
+      if (read.step()) json = std::string(read.column_text(detail::kColJson));
+      read.reset();
+    }
+    if (json.empty()) return false;
+    const std::string person_s(person);
+    IdentifierPairs ids = patient_identifiers(*conn, person_s);
+    if (!store::remove_patient_identifier(json, ids, system, value)) return false;
+    rewrite_patient(*conn, person_s, json, ids, fhir_instant_now());
+    txn.commit();
+    return true;
   }
 
   bool was_deleted(std::string_view type, std::string_view id) override {

@@ -117,3 +117,43 @@ TEST_CASE("identity: a doubtful match is held until an operator links it", "[e2e
   CHECK(audited);
   daemon.stop();
 }
+
+TEST_CASE("identity: an ADT^A40 merge moves the prior record's results to the surviving person", "[e2e]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path(), basic_config(dir.path(), kToken));
+  daemon.start();
+  const uint16_t http = daemon.http_port();
+  phrgate::mllp::MllpClient client;
+  client.connect("127.0.0.1", daemon.source_port("emr"));
+  // A duplicate record created at registration (another MRN, a misspelt name, no phone).
+  const std::string dup =
+      "MSH|^~\\&|EMR|HOSP_A|PHRGATE|PHR|20261124101500-0500||ADT^A04|M-1|P|2.5.1\rEVN|A04|20261124101500-0500\r"
+      "PID|1||TMP-9^^^HOSP_A^MR||Zzyzx^Temporary||20000101|U\r";
+  REQUIRE(segment_field(client.send(dup), "MSA", 1) == "AA");
+  std::string dup_result = oru("HOSP_A", "M-2", "TMP-9");
+  dup_result.replace(dup_result.find("Holloway^Margaret||19610412|F|||12 Elm Street^^Cambridge^MA^02139||^PRN^PH^^^617^5550101"),
+                     std::string("Holloway^Margaret||19610412|F|||12 Elm Street^^Cambridge^MA^02139||^PRN^PH^^^617^5550101").size(),
+                     "Zzyzx^Temporary||20000101|U");
+  REQUIRE(segment_field(client.send(dup_result), "MSA", 1) == "AA");
+  REQUIRE(segment_field(client.send(adt("HOSP_A", "M-3", "A-500", "VA-5")), "MSA", 1) == "AA");
+  wait_pipeline_idle(http, kToken);
+  const std::string temp_person = patient_id_for(http, "TMP-9");
+  const std::string real_person = patient_id_for(http, "A-500");
+  REQUIRE_FALSE(temp_person.empty());
+  REQUIRE(temp_person != real_person);
+
+  const std::string a40 =
+      "MSH|^~\\&|EMR|HOSP_A|PHRGATE|PHR|20261124121500-0500||ADT^A40|M-4|P|2.5.1\rEVN|A40|20261124121500-0500\r"
+      "PID|1||A-500^^^HOSP_A^MR||Holloway^Margaret||19610412|F\rMRG|TMP-9^^^HOSP_A^MR\r";
+  REQUIRE(segment_field(client.send(a40), "MSA", 1) == "AA");
+  wait_pipeline_idle(http, kToken);
+
+  CHECK(patient_id_for(http, "TMP-9") == real_person);  // the prior MRN finds the surviving Patient
+  auto everything = get_json(http, "/fhir/Patient/" + real_person + "/$everything", kToken);
+  CHECK(count_type(everything, "Patient") == 1);
+  CHECK(count_type(everything, "Observation") == 1);  // the result filed under the duplicate moved
+  auto gone = http_request("127.0.0.1", http, "GET", "/fhir/Patient/" + temp_person, {},
+                           {{"Authorization", "Bearer " + kToken}});
+  CHECK(gone.status == 410);
+  daemon.stop();
+}

@@ -345,6 +345,8 @@ class FailingStore final : public phrgate::store::PhrStore {
     fail();
   }
   bool was_deleted(std::string_view, std::string_view) override { fail(); }
+  int64_t reassign_person(std::string_view, std::string_view) override { fail(); }
+  bool remove_patient_identifier(std::string_view, const std::string&, const std::string&) override { fail(); }
   std::optional<phrgate::store::StoredResource> read(std::string_view, std::string_view) override {
     fail();
   }
