@@ -268,12 +268,13 @@ long process_rss_kb(pid_t pid) {
   return -1;
 }
 
-// "pending": N from GET /api/queues (-1 when unreadable).
-long long pending_rows(uint16_t http_port, const std::string& token) {
+// The inbox count `key` ("pending", "done", "failed") from GET /api/queues (-1 when unreadable).
+long long inbox_count(uint16_t http_port, const std::string& token, const std::string& key = "pending") {
   auto r = phrgate::testing::http_request("127.0.0.1", http_port, "GET", "/api/queues", {},
                                           {{"Authorization", "Bearer " + token}});
-  const auto at = r.body.find("\"pending\":");
-  return at == std::string::npos ? -1 : std::atoll(r.body.c_str() + at + 10);
+  const std::string needle = "\"" + key + "\":";
+  const auto at = r.body.find(needle);
+  return at == std::string::npos ? -1 : std::atoll(r.body.c_str() + at + needle.size());
 }
 
 void bench_backlog(int messages) {
@@ -316,13 +317,16 @@ void bench_backlog(int messages) {
     const double rss = static_cast<double>(process_rss_kb(daemon.pid())) / 1024.0;
     samples.push_back(rss);
     max_rss_mb = std::max(max_rss_mb, rss);
-    left = pending_rows(daemon.http_port(), token);
+    left = inbox_count(daemon.http_port(), token);
     if (left < 0) break;
   }
   const double drain_s = seconds_since(drain0);
   figure("backlog.drain_s", drain_s, "%.1f");
   figure("backlog.drain_msgs_per_s", static_cast<double>(messages) / drain_s);
   figure("backlog.left_pending", static_cast<double>(left));
+  // Done = converted and stored; failed would be conversion errors or identity reviews.
+  figure("backlog.done", static_cast<double>(inbox_count(daemon.http_port(), token, "done")));
+  figure("backlog.failed", static_cast<double>(inbox_count(daemon.http_port(), token, "failed")));
   // Flatness: RSS in the first and the last tenth of the drain.
   if (samples.size() >= 10) {
     const std::size_t tenth = samples.size() / 10;
