@@ -85,18 +85,35 @@ void digest(const xmlNode* n, std::string& out) {
 }  // namespace
 
 std::string Context::entry_id(std::string_view type, const xmlNode* node, std::string_view salt) const {
+  std::string text;
+  auto content = [&]() -> const std::string& {
+    if (text.empty() && node) {
+      text.append(xml::sv(node->name)).push_back('>');
+      digest(node->children, text);
+    }
+    return text;
+  };
   for (const xmlNode* id : xml::children(node, "id")) {
     if (xml::has_null_flavor(id)) continue;
     const std::string_view root = xml::attr(id, "root");
     if (root.empty()) continue;
-    return derive_resource_id(type, {set_key, "id", root, xml::attr(id, "extension"), salt});
+    std::string by_id = derive_resource_id(type, {set_key, "id", root, xml::attr(id, "extension"), salt});
+    // Senders reuse one id for several entries (HL7's own vital-sign examples do): a second
+    // entry with an id already used this document but other content is told apart by its
+    // content, so it is kept instead of being dropped as a repeat. The same entry met again
+    // (one problem listed in two sections) keeps the id and is written once.
+    std::string key(type);
+    key.push_back('/');
+    key.append(by_id);
+    auto first = first_content_.find(key);
+    if (first == first_content_.end()) {
+      first_content_.emplace(std::move(key), sha256_hex(content()));
+      return by_id;
+    }
+    if (first->second == sha256_hex(content())) return by_id;
+    return derive_resource_id(type, {set_key, "id", root, xml::attr(id, "extension"), salt, "content", content()});
   }
-  std::string text;
-  if (node) {
-    text.append(xml::sv(node->name)).push_back('>');
-    digest(node->children, text);
-  }
-  return derive_resource_id(type, {set_key, "content", text, salt});
+  return derive_resource_id(type, {set_key, "content", content(), salt});
 }
 
 namespace {

@@ -173,6 +173,26 @@ TEST_CASE("vital signs: category, LOINC codes, UCUM units, panel", "[ccda][secti
   CHECK(str((*c.p.find("Observation", "29463-7"))["valueQuantity"], "unit") == "kg");
 }
 
+TEST_CASE("entries that reuse one id: kept apart by content; the same entry twice is one resource",
+          "[ccda][sections]") {
+  // Some senders (HL7's own vital-sign examples) give every observation the same id.
+  const std::map<std::string, std::string> same_ids = {
+      {"c6f88322-67ad-11db-bd13-0800200c9a66", "c6f88321-67ad-11db-bd13-0800200c9a66"},
+      {"c6f88323-67ad-11db-bd13-0800200c9a66", "c6f88321-67ad-11db-bd13-0800200c9a66"}};
+  const std::string reused = phrgate::ccda::test::document_with({"vitals"}, same_ids);
+  auto a = phrgate::ccda::test::parse(phrgate::ccda::test::convert(reused));
+  CHECK(a.count("Observation") == 5);  // nothing dropped
+  auto b = phrgate::ccda::test::parse(phrgate::ccda::test::convert(reused));
+  std::vector<std::string> ids_a, ids_b;
+  for (const auto* o : a.all("Observation")) ids_a.emplace_back((*o)["id"].GetString());
+  for (const auto* o : b.all("Observation")) ids_b.emplace_back((*o)["id"].GetString());
+  CHECK(ids_a == ids_b);  // deterministic
+
+  // One section listed twice (the same entries, same ids): each entry is written once.
+  auto twice = phrgate::ccda::test::parse(phrgate::ccda::test::convert(phrgate::ccda::test::document_with({"vitals", "vitals"})));
+  CHECK(twice.count("Observation") == 5);
+}
+
 TEST_CASE("immunizations: given and refused", "[ccda][sections]") {
   auto c = run({"immunizations"});
   REQUIRE(c.p.count("Immunization") == 2);
