@@ -7,6 +7,7 @@
 #include "adapters/ccda/ccda_folder_source.h"
 
 #include "adapters/common/folder/folder_config.h"
+#include "adapters/common/folder/folder_source_state.h"
 
 #include <atomic>
 
@@ -21,20 +22,7 @@ namespace {
 constexpr std::string_view kType = "ccda_folder";
 
 // Counters and hooks the inbox callbacks need, co-owned by the source and its files in flight.
-struct SharedState {
-  std::string source;
-  std::function<void()> notify_pipeline;
-  std::atomic<int64_t> committed{0};
-  std::atomic<int64_t> duplicates{0};
-  std::atomic<int64_t> rejected{0};
-  std::atomic<int64_t> commit_failures{0};
-  // Same metric names as the HL7 v2 sources, so dashboards work across source types.
-  metrics::Counter* received = nullptr;
-  metrics::Counter* accepted = nullptr;
-  metrics::Counter* rejected_metric = nullptr;
-  metrics::Counter* duplicate_metric = nullptr;
-  metrics::Counter* commit_failure_metric = nullptr;
-};
+using SharedState = folder::FolderSourceState;
 
 // A document id as the sidecar may show it: printable ASCII, bounded.
 std::string printable(std::string_view s) {
@@ -64,16 +52,7 @@ class CcdaFolderSource final : public pipeline::Source {
     check_.max_bytes = static_cast<std::size_t>(fo.max_file_bytes);
     check_.schema_path = config::get_string(o, "xsd", "");
 
-    auto& s = *shared_;
-    s.source = name_;
-    s.notify_pipeline = deps.notify_pipeline;
-    std::string labels = "source=\"" + name_ + "\"";
-    auto& m = deps.metrics;
-    s.received = &m.counter("phrgate_messages_received_total", "Messages received per source", labels);
-    s.accepted = &m.counter("phrgate_messages_acknowledged_total", "Messages acknowledged AA after a durable commit", labels);
-    s.rejected_metric = &m.counter("phrgate_messages_rejected_total", "Messages answered AE or AR (kept in the inbox)", labels);
-    s.duplicate_metric = &m.counter("phrgate_messages_duplicate_total", "Repeated MSH-10 from the same sender, answered AA, not processed again", labels);
-    s.commit_failure_metric = &m.counter("phrgate_commit_failures_total", "Inbox commits that failed (no ACK sent; sender resends)", labels);
+    shared_->init(name_, deps.notify_pipeline, deps.metrics);
     watcher_ = std::make_unique<folder::FolderWatcher>(
         std::move(fo), [this](const folder::PickedFile& f, folder::FileDone done) { on_file(f, std::move(done)); },
         &deps.metrics);
@@ -98,15 +77,7 @@ class CcdaFolderSource final : public pipeline::Source {
     pipeline::SourceStatus st;
     st.name = name_;
     st.type = std::string(kType);
-    st.counters = {{"files_processed", w.files_processed},
-                   {"files_failed", w.files_failed},
-                   {"files_retried", w.files_retried},
-                   {"files_waiting", w.files_waiting},
-                   {"scans", w.scans},
-                   {"documents_committed", shared_->committed.load()},
-                   {"documents_duplicate", shared_->duplicates.load()},
-                   {"documents_rejected", shared_->rejected.load()},
-                   {"commit_failures", shared_->commit_failures.load()}};
+    st.counters = shared_->status_counters(w, "documents");
     return st;
   }
 

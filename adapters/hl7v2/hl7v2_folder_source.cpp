@@ -6,6 +6,7 @@
 #include "adapters/hl7v2/hl7v2_folder_source.h"
 
 #include "adapters/common/folder/folder_config.h"
+#include "adapters/common/folder/folder_source_state.h"
 
 #include "adapters/hl7v2/hl7v2_acceptance.h"
 
@@ -28,21 +29,7 @@ constexpr std::string_view kContentType = "application/hl7-v2";
 constexpr std::string_view kType = "hl7v2_folder";
 
 // Counters and hooks the inbox callbacks need, co-owned by the source and every file in flight.
-struct SharedState {
-  std::string source;
-  std::function<void()> notify_pipeline;
-  std::atomic<int64_t> committed{0};
-  std::atomic<int64_t> duplicates{0};
-  std::atomic<int64_t> rejected{0};
-  std::atomic<int64_t> commit_failures{0};
-  // Same metric names as hl7v2_mllp, so dashboards work across source types.
-  metrics::Counter* received = nullptr;
-  metrics::Counter* accepted = nullptr;
-  metrics::Counter* rejected_metric = nullptr;
-  metrics::Counter* duplicate_metric = nullptr;
-  metrics::Counter* commit_failure_metric = nullptr;
-  metrics::Histogram* commit_latency = nullptr;
-};
+using SharedState = folder::FolderSourceState;
 
 // How the file's lines fall: messages (MSH...), batch envelope (FHS/BHS/BTS/FTS), and lines
 // outside any message, which split_messages() would drop and the operator must hear about.
@@ -190,17 +177,7 @@ class Hl7v2FolderSource final : public pipeline::Source {
     folder::FolderWatcherOptions fo = folder::folder_options_from_config(o, name_);
     fo.hooks = hooks;
 
-    auto& s = *shared_;
-    s.source = name_;
-    s.notify_pipeline = deps.notify_pipeline;
-    std::string labels = "source=\"" + name_ + "\"";
-    auto& m = deps.metrics;
-    s.received = &m.counter("phrgate_messages_received_total", "Messages received per source", labels);
-    s.accepted = &m.counter("phrgate_messages_acknowledged_total", "Messages acknowledged AA after a durable commit", labels);
-    s.rejected_metric = &m.counter("phrgate_messages_rejected_total", "Messages answered AE or AR (kept in the inbox)", labels);
-    s.duplicate_metric = &m.counter("phrgate_messages_duplicate_total", "Repeated MSH-10 from the same sender, answered AA, not processed again", labels);
-    s.commit_failure_metric = &m.counter("phrgate_commit_failures_total", "Inbox commits that failed (no ACK sent; sender resends)", labels);
-    s.commit_latency = &m.histogram("phrgate_commit_seconds", "Time from a frame's arrival to its durable commit", labels);
+    shared_->init(name_, deps.notify_pipeline, deps.metrics);
     watcher_ = std::make_unique<folder::FolderWatcher>(
         std::move(fo), [this](const folder::PickedFile& f, folder::FileDone done) { on_file(f, std::move(done)); },
         &deps.metrics);
@@ -225,15 +202,7 @@ class Hl7v2FolderSource final : public pipeline::Source {
     pipeline::SourceStatus st;
     st.name = name_;
     st.type = std::string(kType);
-    st.counters = {{"files_processed", w.files_processed},
-                   {"files_failed", w.files_failed},
-                   {"files_retried", w.files_retried},
-                   {"files_waiting", w.files_waiting},
-                   {"scans", w.scans},
-                   {"messages_committed", shared_->committed.load()},
-                   {"messages_duplicate", shared_->duplicates.load()},
-                   {"messages_rejected", shared_->rejected.load()},
-                   {"commit_failures", shared_->commit_failures.load()}};
+    st.counters = shared_->status_counters(w, "messages");
     return st;
   }
 
