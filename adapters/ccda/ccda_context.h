@@ -152,6 +152,9 @@ bool effective_if(Context& c, std::string_view prefix, const xmlNode* ivl);
 bool period_if(Context& c, std::string_view k, const xmlNode* ivl);
 // True when period_if() would write something.
 bool period_present(const Context& c, const xmlNode* ivl);
+// DocumentReference.context: the document's encounter and the period of `ivl`, when either is
+// known (nothing otherwise).
+void document_context_if(Context& c, const xmlNode* ivl);
 // The single time of an IVL_TS/TS: @value, else low/@value, else high/@value.
 std::string_view point_time(const xmlNode* ivl);
 // PQ -> Quantity object value (no key); false when the value is not a number.

@@ -245,6 +245,23 @@ bool period_present(const Context& c, const xmlNode* ivl) {
          ts_to_fhir(attr(child(ivl, "high"), "value"), zone, TimeKind::DateTime, probe);
 }
 
+void document_context_if(Context& c, const xmlNode* ivl) {
+  const bool has_period = period_present(c, ivl);
+  if (c.encounter_ref.empty() && !has_period) return;
+  c.key("context");
+  c.w().StartObject();
+  if (!c.encounter_ref.empty()) {
+    c.key("encounter");
+    c.w().StartArray();
+    c.w().StartObject();
+    c.str_if("reference", c.encounter_ref);
+    c.w().EndObject();
+    c.w().EndArray();
+  }
+  if (has_period) period_if(c, "period", ivl);
+  c.w().EndObject();
+}
+
 bool period_if(Context& c, std::string_view k, const xmlNode* ivl) {
   if (!ivl) return false;
   std::string start, end;

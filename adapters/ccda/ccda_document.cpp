@@ -129,16 +129,8 @@ void write_document_reference(Context& c, const xmlNode* root, std::string_view 
   codeable_concept_or_absent(c, "type", child(root, "code"));
   c.key("category");
   c.w().StartArray();
-  c.w().StartObject();
-  c.key("coding");
-  c.w().StartArray();
-  c.w().StartObject();
-  c.str_if("system", "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category");
-  c.str_if("code", "clinical-note");
-  c.str_if("display", "Clinical Note");
-  c.w().EndObject();
-  c.w().EndArray();
-  c.w().EndObject();
+  c.codeable_value("http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category", "clinical-note",
+                   "Clinical Note");
   c.w().EndArray();
   c.subject();
   time_if(c, "date", attr(child(root, "effectiveTime"), "value"), TimeKind::Instant);
@@ -210,22 +202,7 @@ void write_document_reference(Context& c, const xmlNode* root, std::string_view 
   c.w().EndObject();
   c.w().EndObject();
   c.w().EndArray();
-  const xmlNode* service = xml::path(root, {"documentationOf", "serviceEvent", "effectiveTime"});
-  const bool service_period = period_present(c, service);
-  if (!c.encounter_ref.empty() || service_period) {
-    c.key("context");
-    c.w().StartObject();
-    if (!c.encounter_ref.empty()) {
-      c.key("encounter");
-      c.w().StartArray();
-      c.w().StartObject();
-      c.str_if("reference", c.encounter_ref);
-      c.w().EndObject();
-      c.w().EndArray();
-    }
-    if (service_period) period_if(c, "period", service);
-    c.w().EndObject();
-  }
+  document_context_if(c, xml::path(root, {"documentationOf", "serviceEvent", "effectiveTime"}));
   c.finish(std::move(index));
 }
 

@@ -229,21 +229,7 @@ bool convert_note(Context& c, const xmlNode* act) {
   c.w().EndObject();
   c.w().EndObject();
   c.w().EndArray();
-  const bool has_period = period_present(c, child(act, "effectiveTime"));
-  if (!c.encounter_ref.empty() || has_period) {
-    c.key("context");
-    c.w().StartObject();
-    if (!c.encounter_ref.empty()) {
-      c.key("encounter");
-      c.w().StartArray();
-      c.w().StartObject();
-      c.str_if("reference", c.encounter_ref);
-      c.w().EndObject();
-      c.w().EndArray();
-    }
-    if (has_period) period_if(c, "period", child(act, "effectiveTime"));
-    c.w().EndObject();
-  }
+  document_context_if(c, child(act, "effectiveTime"));
   c.finish(std::move(index));
   return true;
 }

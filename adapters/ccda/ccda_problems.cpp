@@ -77,16 +77,7 @@ bool write_condition(Context& c, const xmlNode* act, const xmlNode* obs, std::st
   c.codeable("verificationStatus", kConditionVerification, negated ? "refuted" : "confirmed", {});
   c.key("category");
   c.w().StartArray();
-  c.w().StartObject();
-  c.key("coding");
-  c.w().StartArray();
-  c.w().StartObject();
-  c.str_if("system", category_system(category));
-  c.str_if("code", category);
-  c.str_if("display", category_display(category));
-  c.w().EndObject();
-  c.w().EndArray();
-  c.w().EndObject();
+  c.codeable_value(category_system(category), category, category_display(category));
   c.w().EndArray();
   c.key("code");
   codeable_concept(c, value);

@@ -126,16 +126,7 @@ void categories_of(Context& c, const std::vector<ObservationCategory>& categorie
   c.key("category");
   c.w().StartArray();
   for (const auto& cat : categories) {
-    c.w().StartObject();
-    c.key("coding");
-    c.w().StartArray();
-    c.w().StartObject();
-    c.str_if("system", cat.system);
-    c.str_if("code", cat.code);
-    c.str_if("display", cat.display);
-    c.w().EndObject();
-    c.w().EndArray();
-    c.w().EndObject();
+    c.codeable_value(cat.system, cat.code, cat.display);
   }
   c.w().EndArray();
 }
@@ -239,16 +230,7 @@ bool convert_result(Context& c, const xmlNode* node, bool vital_signs) {
                      : status == "aborted" || status == "cancelled" ? "cancelled" : "unknown");
   c.key("category");
   c.w().StartArray();
-  c.w().StartObject();
-  c.key("coding");
-  c.w().StartArray();
-  c.w().StartObject();
-  c.str_if("system", "http://terminology.hl7.org/CodeSystem/v2-0074");
-  c.str_if("code", "LAB");
-  c.str_if("display", "Laboratory");
-  c.w().EndObject();
-  c.w().EndArray();
-  c.w().EndObject();
+  c.codeable_value("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", "Laboratory");
   c.w().EndArray();
   codeable_concept_or_absent(c, "code", child(node, "code"));
   c.subject();
