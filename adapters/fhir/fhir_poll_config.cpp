@@ -3,51 +3,12 @@
 #include <stdexcept>
 
 #include "adapters/fhir/fhir_poll_source.h"
+
+#include "adapters/common/fhir_client/auth_config.h"
 #include "adapters/fhir/fhir_resource_types.h"
 #include "gateway/core/resource_id.h"
 
 namespace phrgate::fhir {
-namespace {
-
-bool get_bool(const rapidjson::Value& o, const char* key, bool fallback) {
-  auto it = o.FindMember(key);
-  return it != o.MemberEnd() && it->value.IsBool() ? it->value.GetBool() : fallback;
-}
-
-fhir_client::AuthConfig parse_auth(const rapidjson::Value& a, const std::string& path) {
-  fhir_client::AuthConfig auth;
-  const std::string kind = config::get_string(a, "kind", "none");
-  if (kind == "none") auth.kind = fhir_client::AuthKind::None;
-  else if (kind == "bearer") auth.kind = fhir_client::AuthKind::Bearer;
-  else if (kind == "client_credentials") auth.kind = fhir_client::AuthKind::ClientCredentials;
-  else if (kind == "smart_backend") auth.kind = fhir_client::AuthKind::SmartBackend;
-  else throw std::runtime_error(path + ".kind: unknown auth kind");
-  auth.token = config::get_string(a, "token", "");
-  auth.token_url = config::get_string(a, "token_url", "");
-  auth.client_id = config::get_string(a, "client_id", "");
-  auth.client_secret = config::get_string(a, "client_secret", "");
-  auth.credentials_in_body = get_bool(a, "credentials_in_body", false);
-  auth.scope = config::get_string(a, "scope", "");
-  auth.private_key_file = config::get_string(a, "private_key_file", "");
-  auth.key_id = config::get_string(a, "key_id", "");
-  const std::string alg = config::get_string(a, "alg", "RS384");
-  if (alg == "RS384") auth.alg = fhir_client::JwtAlg::RS384;
-  else if (alg == "ES384") auth.alg = fhir_client::JwtAlg::ES384;
-  else throw std::runtime_error(path + ".alg: must be RS384 or ES384");
-  if (auth.kind == fhir_client::AuthKind::Bearer && auth.token.empty())
-    throw std::runtime_error(path + ".token: required for kind bearer");
-  if ((auth.kind == fhir_client::AuthKind::ClientCredentials || auth.kind == fhir_client::AuthKind::SmartBackend) &&
-      (auth.token_url.empty() || auth.client_id.empty()))
-    throw std::runtime_error(path + ": token_url and client_id are required for kind " + kind);
-  if (auth.kind == fhir_client::AuthKind::ClientCredentials && auth.client_secret.empty())
-    throw std::runtime_error(path + ".client_secret: required for kind client_credentials");
-  if (auth.kind == fhir_client::AuthKind::SmartBackend && auth.private_key_file.empty())
-    throw std::runtime_error(path + ".private_key_file: required for kind smart_backend");
-  return auth;
-}
-
-}  // namespace
-
 FhirPollConfig parse_fhir_poll_config(const config::AdapterConfig& cfg) {
   const rapidjson::Value& o = *cfg.options;
   FhirPollConfig c;
@@ -60,7 +21,7 @@ FhirPollConfig parse_fhir_poll_config(const config::AdapterConfig& cfg) {
   c.client.request_timeout = std::chrono::milliseconds(config::get_int(o, "request_timeout_ms", 30000));
   c.client.user_agent = "phrgate fhir_poll";
   if (auto a = o.FindMember("auth"); a != o.MemberEnd() && a->value.IsObject())
-    c.client.auth = parse_auth(a->value, cfg.path + ".auth");
+    c.client.auth = fhir_client::auth_config_from_json(a->value, cfg.path + ".auth");
   if (auto t = o.FindMember("resource_types"); t != o.MemberEnd() && t->value.IsArray()) {
     std::size_t i = 0;
     for (const auto& v : t->value.GetArray()) {

@@ -5,18 +5,11 @@
 
 #include <stdexcept>
 
+#include "adapters/common/fhir_client/auth_config.h"
 #include "adapters/phr_fhir/phr_fhir_sink.h"
+#include "gateway/core/config.h"
 
 namespace phrgate::phr_fhir {
-namespace {
-
-bool get_bool(const rapidjson::Value& obj, const char* key, bool fallback) {
-  auto it = obj.FindMember(key);
-  return it != obj.MemberEnd() && it->value.IsBool() ? it->value.GetBool() : fallback;
-}
-
-}  // namespace
-
 bool is_permanent_rejection(int status) {
   // 401/403 (credentials), 408 (timeout), 425, 429 (rate limit) are worth retrying.
   if (status < 400 || status >= 500) return false;
@@ -42,7 +35,7 @@ PhrFhirOptions parse_phr_fhir_options(const config::AdapterConfig& cfg, const st
   out.parallel_persons = static_cast<int>(config::get_int(o, "parallel_persons", 4));
   if (out.parallel_persons < 1 || out.parallel_persons > 64)
     throw std::runtime_error(cfg.path + ".parallel_persons: must be 1..64");
-  out.add_person_patient = get_bool(o, "include_person_patient", true);
+  out.add_person_patient = config::get_bool(o, "include_person_patient", true);
   if (auto b = o.FindMember("backoff"); b != o.MemberEnd() && b->value.IsObject()) {
     out.backoff_base = std::chrono::milliseconds(config::get_int(b->value, "base_ms", 1000));
     out.backoff_cap = std::chrono::milliseconds(config::get_int(b->value, "cap_ms", 300000));
@@ -50,38 +43,8 @@ PhrFhirOptions parse_phr_fhir_options(const config::AdapterConfig& cfg, const st
   if (out.backoff_base.count() < 1 || out.backoff_cap < out.backoff_base)
     throw std::runtime_error(cfg.path + ".backoff: need 1 <= base_ms <= cap_ms");
 
-  auto& auth = out.client.auth;
-  if (auto a = o.FindMember("auth"); a != o.MemberEnd() && a->value.IsObject()) {
-    const rapidjson::Value& av = a->value;
-    std::string path = cfg.path + ".auth";
-    std::string kind = config::get_string(av, "kind", "none");
-    if (kind == "none") auth.kind = fhir_client::AuthKind::None;
-    else if (kind == "bearer") auth.kind = fhir_client::AuthKind::Bearer;
-    else if (kind == "client_credentials") auth.kind = fhir_client::AuthKind::ClientCredentials;
-    else if (kind == "smart_backend") auth.kind = fhir_client::AuthKind::SmartBackend;
-    else throw std::runtime_error(path + ".kind: unknown auth kind");
-    auth.token = config::get_string(av, "token", "");
-    auth.token_url = config::get_string(av, "token_url", "");
-    auth.client_id = config::get_string(av, "client_id", "");
-    auth.client_secret = config::get_string(av, "client_secret", "");
-    auth.credentials_in_body = get_bool(av, "credentials_in_body", false);
-    auth.scope = config::get_string(av, "scope", "");
-    auth.private_key_file = config::get_string(av, "private_key_file", "");
-    auth.key_id = config::get_string(av, "key_id", "");
-    std::string alg = config::get_string(av, "alg", "RS384");
-    if (alg == "RS384") auth.alg = fhir_client::JwtAlg::RS384;
-    else if (alg == "ES384") auth.alg = fhir_client::JwtAlg::ES384;
-    else throw std::runtime_error(path + ".alg: must be RS384 or ES384");
-    if (auth.kind == fhir_client::AuthKind::Bearer && auth.token.empty())
-      throw std::runtime_error(path + ".token: required for bearer");
-    if ((auth.kind == fhir_client::AuthKind::ClientCredentials || auth.kind == fhir_client::AuthKind::SmartBackend) &&
-        (auth.token_url.empty() || auth.client_id.empty()))
-      throw std::runtime_error(path + ": token_url and client_id are required");
-    if (auth.kind == fhir_client::AuthKind::ClientCredentials && auth.client_secret.empty())
-      throw std::runtime_error(path + ".client_secret: required for client_credentials");
-    if (auth.kind == fhir_client::AuthKind::SmartBackend && auth.private_key_file.empty())
-      throw std::runtime_error(path + ".private_key_file: required for smart_backend");
-  }
+  if (auto a = o.FindMember("auth"); a != o.MemberEnd() && a->value.IsObject())
+    out.client.auth = fhir_client::auth_config_from_json(a->value, cfg.path + ".auth");
   return out;
 }
 
