@@ -85,11 +85,12 @@ void digest(const xmlNode* n, std::string& out) {
 }  // namespace
 
 std::string Context::entry_id(std::string_view type, const xmlNode* node, std::string_view salt) const {
-  std::string text;
-  auto content = [&]() -> const std::string& {
-    if (text.empty() && node) {
-      text.append(xml::sv(node->name)).push_back('>');
-      digest(node->children, text);
+  // The entry's content as text (element names, attributes, text), built only when needed.
+  auto content_of = [](const xmlNode* n) {
+    std::string text;
+    if (n) {
+      text.append(xml::sv(n->name)).push_back('>');
+      digest(n->children, text);
     }
     return text;
   };
@@ -101,19 +102,18 @@ std::string Context::entry_id(std::string_view type, const xmlNode* node, std::s
     // Senders reuse one id for several entries (HL7's own vital-sign examples do): a second
     // entry with an id already used this document but other content is told apart by its
     // content, so it is kept instead of being dropped as a repeat. The same entry met again
-    // (one problem listed in two sections) keeps the id and is written once.
+    // (one problem listed in two sections) keeps the id and is written once. Contents are
+    // compared only when an id repeats.
     std::string key(type);
     key.push_back('/');
     key.append(by_id);
-    auto first = first_content_.find(key);
-    if (first == first_content_.end()) {
-      first_content_.emplace(std::move(key), sha256_hex(content()));
-      return by_id;
-    }
-    if (first->second == sha256_hex(content())) return by_id;
-    return derive_resource_id(type, {set_key, "id", root, xml::attr(id, "extension"), salt, "content", content()});
+    auto [first, inserted] = first_entry_.try_emplace(std::move(key), node);
+    if (inserted || first->second == node) return by_id;
+    const std::string content = content_of(node);
+    if (content == content_of(first->second)) return by_id;
+    return derive_resource_id(type, {set_key, "id", root, xml::attr(id, "extension"), salt, "content", content});
   }
-  return derive_resource_id(type, {set_key, "content", content(), salt});
+  return derive_resource_id(type, {set_key, "content", content_of(node), salt});
 }
 
 namespace {

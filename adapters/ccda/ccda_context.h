@@ -111,8 +111,9 @@ class Context {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::size_t depth_ = 0;
   std::unordered_set<std::string> written_;  // "Type/id"
-  // The content digest of the first entry given each id (entry_id), to tell reused ids apart.
-  mutable std::unordered_map<std::string, std::string> first_content_;
+  // The first entry given each "Type/id" (entry_id), to tell reused ids apart. The nodes
+  // belong to the document, which outlives the conversion.
+  mutable std::unordered_map<std::string, const xmlNode*> first_entry_;
 };
 
 // ---- datatypes (ccda_datatypes.cpp)
