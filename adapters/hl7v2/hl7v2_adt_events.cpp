@@ -1,5 +1,5 @@
 // ADT patient-level events beyond one PID: the Patient key rule shared by PID-3 and MRG-1,
-// and the ADT^A40 merge (MRG[Patient]: the prior record gets active false and a link
+// and the ADT^A40/A34/A39 merges (MRG[Patient]: the prior record gets active false and a link
 // replaced-by to the surviving Patient; the surviving one gets link replaces, written by
 // write_patient). Called from hl7v2_to_fhir.cpp. Never writes a Patient without identifier.
 #include "adapters/hl7v2/hl7v2_convert_context.h"
@@ -22,9 +22,20 @@ bool key_identifier(ConvertContext& c, std::string_view cx_list, IdentifierValue
   return first < reps && cx_identifier(c, rep(cx_list, first, c.d), out);
 }
 
+// MRG-1 (prior patient identifier list); A34/A39 from versions before 2.3.1 may carry the
+// prior id in MRG-4 (prior patient ID, external) only.
+std::string_view prior_patient_ids(ConvertContext& c, const Fields& mrg) {
+  IdentifierValue probe;
+  return key_identifier(c, mrg.field(1), probe) ? mrg.field(1) : mrg.field(4);
+}
+
+bool prior_patient_key(ConvertContext& c, const Fields& mrg, IdentifierValue& out) {
+  return key_identifier(c, prior_patient_ids(c, mrg), out);
+}
+
 std::string write_merged_patient(ConvertContext& c, const Fields& mrg) {
   IdentifierValue key;
-  if (!key_identifier(c, mrg.field(1), key)) return {};
+  if (!prior_patient_key(c, mrg, key)) return {};
   std::string id = derive_resource_id("Patient", {key.system, key.value});
   if (id == c.patient_id) return {};  // a merge into itself: nothing to link
   FhirJson& j = c.json;
@@ -33,7 +44,7 @@ std::string write_merged_patient(ConvertContext& c, const Fields& mrg) {
   j.start_object();
   j.string_if("resourceType", "Patient");
   j.string_if("id", id);
-  const std::string_view list = mrg.field(1);
+  const std::string_view list = prior_patient_ids(c, mrg);
   const std::size_t reps = rep_count(list, c.d);
   j.key("identifier");
   j.start_array();

@@ -263,9 +263,11 @@ void write_service_requests(ConvertContext& c);
 void write_notes(ConvertContext& c, std::size_t index);
 // IAM -> AllergyIntolerance (ADT^A60), same id rule as AL1; IAM-6 D -> entered-in-error.
 void write_allergy_iam(ConvertContext& c, std::size_t index);
-// ADT^A40: the prior Patient named by MRG-1 (active false, link replaced-by to the current
-// Patient). Returns its id ("" when MRG-1 has no identifier).
+// ADT^A40/A34/A39: the prior Patient named by MRG-1 (else MRG-4) (active false, link
+// replaced-by to the current Patient). Returns its id ("" when MRG has no prior identifier).
 std::string write_merged_patient(ConvertContext& c, const Fields& mrg);
+// The prior patient's key identifier of a merge: MRG-1, else MRG-4 (A34/A39 before 2.3.1).
+bool prior_patient_key(ConvertContext& c, const Fields& mrg, IdentifierValue& out);
 // The Patient id for a CX list (PID-3, MRG-1): first repetition typed MR, else the first
 // with a value; false when none has a value.
 bool key_identifier(ConvertContext& c, std::string_view cx_list, IdentifierValue& out);

@@ -136,7 +136,8 @@ void write_clinical_segments(ConvertContext& c) {
 bool creates_nothing_new(std::string_view trigger) {
   return trigger == "A02" || trigger == "A03" || trigger == "A06" || trigger == "A07" ||
          trigger == "A08" || trigger == "A11" || trigger == "A12" || trigger == "A13" ||
-         trigger == "A17" || trigger == "A31" || trigger == "A40" || trigger == "A60";
+         trigger == "A17" || trigger == "A31" || trigger == "A34" || trigger == "A35" ||
+         trigger == "A39" || trigger == "A40" || trigger == "A60";
 }
 
 void write_provenance(ConvertContext& c) {
@@ -238,7 +239,8 @@ constexpr MessageKind kMessageKinds[] = {
     {"ADT", "A01", {}}, {"ADT", "A02", {}}, {"ADT", "A03", {}}, {"ADT", "A04", {}},
     {"ADT", "A05", {}}, {"ADT", "A06", {}}, {"ADT", "A07", {}}, {"ADT", "A08", {}},
     {"ADT", "A11", {}}, {"ADT", "A12", {}}, {"ADT", "A13", {}}, {"ADT", "A17", {}},
-    {"ADT", "A28", {}}, {"ADT", "A31", {}}, {"ADT", "A40", {"MRG"}}, {"ADT", "A60", {"IAM"}},
+    {"ADT", "A28", {}}, {"ADT", "A31", {}}, {"ADT", "A34", {"MRG"}}, {"ADT", "A35", {"MRG"}},
+    {"ADT", "A39", {"MRG"}}, {"ADT", "A40", {"MRG"}}, {"ADT", "A60", {"IAM"}},
     {"ORU", "R01", {"OBR", "OBX"}}, {"VXU", "V04", {"RXA"}}, {"ORM", "O01", {"OBR"}},
     {"OML", "O21", {"OBR"}}, {"MDM", "T02", {"TXA"}}, {"PPR", "PC1", {"PRB"}},
     {"RDE", "O11", {"RXE"}}, {"RAS", "O17", {"RXA"}},
@@ -254,13 +256,23 @@ const MessageKind* message_kind(const MessageHeader& h) {
 // ADT events whose PV1 is not a visit of their own: the Patient (and patient-level
 // segments) only.
 bool patient_only(const MessageHeader& h) {
-  return h.message_code == "ADT" && (h.trigger_event == "A28" || h.trigger_event == "A31" ||
-                                     h.trigger_event == "A40" || h.trigger_event == "A60");
+  return h.message_code == "ADT" &&
+         (h.trigger_event == "A28" || h.trigger_event == "A31" || h.trigger_event == "A34" ||
+          h.trigger_event == "A35" || h.trigger_event == "A39" || h.trigger_event == "A40" ||
+          h.trigger_event == "A60");
 }
 
-// ADT events that carry one PID group per patient (A17 swap: two; A40 merge: one or more).
+// Merges of patient identifiers: A40 (patient identifier list), A34 (patient id only, its
+// older form) and A39 (merge person). A35 merges account numbers only: no identity change.
+bool merges_patients(const MessageHeader& h) {
+  return h.message_code == "ADT" &&
+         (h.trigger_event == "A34" || h.trigger_event == "A39" || h.trigger_event == "A40");
+}
+
+// ADT events that carry one PID group per patient (A17 swap: two; A39/A40 merges: one or more).
 bool several_patients(const MessageHeader& h) {
-  return h.message_code == "ADT" && (h.trigger_event == "A17" || h.trigger_event == "A40");
+  return h.message_code == "ADT" &&
+         (h.trigger_event == "A17" || h.trigger_event == "A39" || h.trigger_event == "A40");
 }
 
 }  // namespace
@@ -353,13 +365,14 @@ ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt) {
       if (!pv1_segment && segs[i].id() == "PV1") pv1_segment = &segs[i];
       if (!mrg_segment && segs[i].id() == "MRG") mrg_segment = &segs[i];
     }
-    // ADT^A40: the surviving Patient links to the prior one (MRG-1), which links back.
+    // ADT^A40/A34/A39: the surviving Patient links to the prior one (MRG-1, or MRG-4 in
+    // older A34/A39), which links back.
     std::optional<detail::Fields> mrg;
     c.patient_link_ref.clear();
-    if (mrg_segment && h.trigger_event == "A40") {
+    if (mrg_segment && merges_patients(h)) {
       mrg.emplace(*mrg_segment);
       detail::IdentifierValue prior;
-      if (detail::key_identifier(c, mrg->field(1), prior)) {
+      if (detail::prior_patient_key(c, *mrg, prior)) {
         const std::string prior_id = derive_resource_id("Patient", {prior.system, prior.value});
         if (prior_id != c.patient_id) {
           c.patient_link_ref = c.reference("Patient", prior_id);

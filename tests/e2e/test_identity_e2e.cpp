@@ -118,7 +118,11 @@ TEST_CASE("identity: a doubtful match is held until an operator links it", "[e2e
   daemon.stop();
 }
 
-TEST_CASE("identity: an ADT^A40 merge moves the prior record's results to the surviving person", "[e2e]") {
+TEST_CASE("identity: an ADT^A40 (A34, A39) merge moves the prior record's results to the surviving person", "[e2e]") {
+  // The merge event and its MRG segment (A39 from a 2.3 sender: prior id in MRG-4 only).
+  const auto [event, mrg] = GENERATE(table<std::string, std::string>({
+      {"A40", "MRG|TMP-9^^^HOSP_A^MR"}, {"A34", "MRG|TMP-9^^^HOSP_A^MR"}, {"A39", "MRG||||TMP-9^^^HOSP_A^MR"}}));
+  CAPTURE(event);
   TempDir dir;
   DaemonProcess daemon(dir.path(), basic_config(dir.path(), kToken));
   daemon.start();
@@ -142,9 +146,9 @@ TEST_CASE("identity: an ADT^A40 merge moves the prior record's results to the su
   REQUIRE_FALSE(temp_person.empty());
   REQUIRE(temp_person != real_person);
 
-  const std::string a40 =
-      "MSH|^~\\&|EMR|HOSP_A|PHRGATE|PHR|20261124121500-0500||ADT^A40|M-4|P|2.5.1\rEVN|A40|20261124121500-0500\r"
-      "PID|1||A-500^^^HOSP_A^MR||Holloway^Margaret||19610412|F\rMRG|TMP-9^^^HOSP_A^MR\r";
+  const std::string a40 = "MSH|^~\\&|EMR|HOSP_A|PHRGATE|PHR|20261124121500-0500||ADT^" + event + "|M-4|P|2.5.1\rEVN|" +
+                          event + "|20261124121500-0500\rPID|1||A-500^^^HOSP_A^MR||Holloway^Margaret||19610412|F\r" +
+                          mrg + "\r";
   REQUIRE(segment_field(client.send(a40), "MSA", 1) == "AA");
   wait_pipeline_idle(http, kToken);
 

@@ -179,6 +179,47 @@ TEST_CASE("ADT A40 merge: links replaces / replaced-by between the two Patient r
   CHECK(hl7v2::check_acceptance(*msg).location == "MRG");
 }
 
+TEST_CASE("ADT A34 and A39 merge like A40; A39 reads MRG-4 when MRG-1 is empty; A35 merges no patients") {
+  const std::string prior_id = derive_resource_id("Patient", {"urn:phrgate:assigner:GOODHEALTH", "654321"});
+  // A34 (merge patient information, patient id only), the form before A40.
+  const Converted a34 = convert(join({msh("ADT^A34^ADT_A30", "MG34"), seg("EVN", {{1, "A34"}}), kPid,
+                                      seg("MRG", {{1, "654321^^^GOODHEALTH^MR"}})}));
+  REQUIRE(a34.all("Patient").size() == 2);
+  CHECK(str(a34.all("Patient")[0]["link"][0]["type"]) == "replaces");
+  CHECK(str(a34.all("Patient")[1]["id"]) == prior_id);
+  CHECK(str(a34.all("Patient")[1]["link"][0]["type"]) == "replaced-by");
+  CHECK(a34.all("Encounter").empty());
+
+  // A39 (merge person) from a 2.3 sender: the prior id only in MRG-4; two PID/MRG groups.
+  const std::string pid2 = seg("PID", {{1, "1"}, {3, "777001^^^GOODHEALTH^MR"}, {5, "Roe^Alex"}, {7, "19800202"}, {8, "M"}});
+  const Converted a39 = convert(join({msh("ADT^A39^ADT_A39", "MG39"), seg("EVN", {{1, "A39"}}), kPid,
+                                      seg("MRG", {{4, "654321^^^GOODHEALTH^MR"}}), pid2,
+                                      seg("MRG", {{1, "777002^^^GOODHEALTH^MR"}})}));
+  REQUIRE(a39.all("Patient").size() == 4);
+  CHECK(str(a39.all("Patient")[1]["id"]) == prior_id);
+  CHECK(str(a39.all("Patient")[1]["identifier"][0]["value"]) == "654321");
+  CHECK(str(a39.all("Patient")[3]["id"]) ==
+        derive_resource_id("Patient", {"urn:phrgate:assigner:GOODHEALTH", "777002"}));
+  CHECK(str(a39.all("Patient")[3]["link"][0]["other"]["reference"]) ==
+        "Patient/" + str(a39.all("Patient")[2]["id"]));
+
+  // A35 merges account numbers only: the Patient is updated, nobody is merged.
+  const Converted a35 = convert(join({msh("ADT^A35^ADT_A30", "MG35"), seg("EVN", {{1, "A35"}}), kPid,
+                                      seg("MRG", {{1, "654321^^^GOODHEALTH^MR"}, {3, "ACC-1"}})}));
+  REQUIRE(a35.all("Patient").size() == 1);
+  CHECK_FALSE(a35.all("Patient")[0].HasMember("link"));
+  CHECK(a35.all("Encounter").empty());
+
+  // Each of them needs its MRG.
+  for (const char* type : {"ADT^A34", "ADT^A35", "ADT^A39"}) {
+    hl7v2::ParseError perr;
+    auto msg = hl7v2::Message::parse(join({msh(type, "MGX"), kPid}), &perr);
+    REQUIRE(msg);
+    CHECK(hl7v2::convert_to_fhir(*msg, {}).error_location == "MRG");
+    CHECK(hl7v2::check_acceptance(*msg).location == "MRG");
+  }
+}
+
 TEST_CASE("ADT A60: IAM becomes AllergyIntolerance; D deletes (entered-in-error); same id as AL1") {
   auto iam = [](std::string_view action) {
     return join({msh("ADT^A60^ADT_A60", std::string("AL-") + std::string(action)), kPid,
