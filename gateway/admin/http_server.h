@@ -25,13 +25,15 @@ namespace phrgate::http {
 // Role::None on a route means public (no token needed, e.g. /healthz, /metrics).
 // Role::Ingest stands apart: a feeding system's token (POST /ingest/..., POST /fhir) that may
 // submit records and nothing else; on ingest routes Admin is accepted too.
-enum class Role { None = 0, Reader = 1, Operator = 2, Admin = 3, Ingest = 4 };
+// Role::Phr stands apart likewise: the PHR vendor's backend acting for its patients, which
+// may only redeem identity claim codes (so no hospital feed's token can claim identifiers).
+enum class Role { None = 0, Reader = 1, Operator = 2, Admin = 3, Ingest = 4, Phr = 5 };
 
 // True when a token of role `who` may call a route requiring `required`.
 constexpr bool role_allows(Role who, Role required) {
   if (required == Role::None) return true;
-  if (required == Role::Ingest) return who == Role::Ingest || who == Role::Admin;
-  return who != Role::Ingest && who >= required;
+  if (required == Role::Ingest || required == Role::Phr) return who == required || who == Role::Admin;
+  return who != Role::Ingest && who != Role::Phr && who >= required;
 }
 
 // A configured API token: only the SHA-256 (64 hex chars) of the secret is kept.

@@ -26,7 +26,7 @@ struct TlsConfig {
 
 struct TokenConfig {
   std::string name;
-  std::string role;        // "reader" | "operator" | "admin" | "ingest"
+  std::string role;        // "reader" | "operator" | "admin" | "ingest" | "phr"
   std::string sha256_hex;  // of the secret; the secret itself is never kept
   // "token_file": a file holding the secret. load_config_text() only records the path;
   // load_config_file() / resolve_token_files() read it (sha256_hex stays empty until then).

@@ -22,6 +22,7 @@
 #include "gateway/daemon/admin_routes.h"
 #include "gateway/identity/identity_linker.h"
 #include "gateway/identity/identity_routes.h"
+#include "gateway/identity/claim_routes.h"
 #include "gateway/mapping/code_map.h"
 #include "gateway/mapping/mapping_versions.h"
 #include "gateway/mapping/unmapped_codes.h"
@@ -45,6 +46,7 @@ http::Role parse_role(const std::string& r) {
   if (r == "admin") return http::Role::Admin;
   if (r == "operator") return http::Role::Operator;
   if (r == "ingest") return http::Role::Ingest;
+  if (r == "phr") return http::Role::Phr;
   return http::Role::Reader;
 }
 
@@ -73,6 +75,7 @@ int run_daemon(const config::GatewayConfig& cfg) {
   std::unique_ptr<store::PhrStore> store;
   std::unique_ptr<audit::AuditTrail> audit_trail;  // <data_dir>/audit.db (gateway/audit)
   std::unique_ptr<identity::PersonIndex> person_index;      // <data_dir>/identity.db
+  std::unique_ptr<identity::ClaimCodeBook> claim_book;      // <data_dir>/identity-claims.db
   std::unique_ptr<identity::IdentityLinker> identity_linker;  // the index in the pipeline
   std::atomic<pipeline::Pipeline*> replay_pipe{nullptr};      // set once the pipeline exists
   // What the store and the inbox follow after an identity change (HL7 A40/A08 in the pipeline,
@@ -140,6 +143,9 @@ int run_daemon(const config::GatewayConfig& cfg) {
         log::warn("identity.nicknames_missing", {{"path", nicknames}, {"action", "matching without nicknames"}});
       }
       person_index = identity::PersonIndex::open(cfg.data_dir + "/identity.db", ms);
+      identity::ClaimCodeBookOptions claim_options;  // patients' claim codes (claim_codes.h)
+      claim_options.path = cfg.data_dir + "/identity-claims.db";
+      claim_book = std::make_unique<identity::ClaimCodeBook>(claim_options);
       identity_linker = std::make_unique<identity::IdentityLinker>(*person_index, cfg.data_dir + "/identity.db",
                                                                    identity_effects);
     }
@@ -252,6 +258,8 @@ int run_daemon(const config::GatewayConfig& cfg) {
     fo.on_access = audit::fhir_access_recorder(audit_trail->recorder());
     fhir_api = std::make_unique<admin::FhirReadApi>(*store, fo);
     add_admin_routes(*http_server, admin_ctx, *fhir_api);
+    if (person_index && claim_book)  // /api/identity/claims*, same decision hook as the identity routes
+      identity::add_claim_routes(*http_server, *person_index, *claim_book, admin_ctx.identity_decided);
     audit::add_audit_routes(*http_server, *audit_trail);  // GET /api/audit, /api/audit/export
 
     pipe->start();

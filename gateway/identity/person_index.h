@@ -131,6 +131,8 @@ class PersonIndex {
   ReevaluationResult update_demographics(const SourceIdentifier& id, const Demographics& demographics);
 
   std::optional<std::string> person_of(const SourceIdentifier& id);
+  // The open review item holding `id`, when it is held.
+  std::optional<int64_t> open_review_of(const SourceIdentifier& id);
   std::vector<LinkedIdentifier> identifiers_of(const std::string& person_id);
   std::optional<PersonView> person(const std::string& person_id);  // follows nothing; shows merged_into
   std::vector<HistoryEntry> history_of(const std::string& person_id, int64_t limit = 100);

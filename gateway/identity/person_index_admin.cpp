@@ -175,6 +175,18 @@ std::optional<std::string> PersonIndex::person_of(const SourceIdentifier& id) {
   return ident->person_id;
 }
 
+std::optional<int64_t> PersonIndex::open_review_of(const SourceIdentifier& id) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.mu);
+  auto ident = m.ident(id);
+  if (!ident || ident->person_row) return std::nullopt;
+  std::optional<int64_t> out;
+  m.review_open_of_ident.bind(1, ident->id);
+  if (m.review_open_of_ident.step()) out = m.review_open_of_ident.column_int(0);
+  m.review_open_of_ident.reset();
+  return out;
+}
+
 std::vector<LinkedIdentifier> PersonIndex::identifiers_of(const std::string& person_id) {
   std::lock_guard lock(impl_->mu);
   std::vector<LinkedIdentifier> out;

@@ -161,3 +161,72 @@ TEST_CASE("identity: an ADT^A40 (A34, A39) merge moves the prior record's result
   CHECK(gone.status == 410);
   daemon.stop();
 }
+
+TEST_CASE("identity: a patient's claim code links a held record and moves another person's records", "[e2e]") {
+  const std::string phr_token = "phr-vendor-token-0123456789";
+  TempDir dir;
+  std::string config = basic_config(dir.path(), kToken);
+  // Every match held for review, and a PHR backend token that may only redeem claim codes.
+  config.replace(config.find("\"pipeline\":"), 0, "\"identity\": {\"upper_threshold\": 200},\n  ");
+  const std::string admin_token = R"({"name": "test-admin", "role": "admin", "token": ")" + kToken + R"("})";
+  config.replace(config.find(admin_token) + admin_token.size(), 0,
+                 R"(, {"name": "phr-vendor", "role": "phr", "token": ")" + phr_token + R"("})");
+  DaemonProcess daemon(dir.path(), config);
+  daemon.start();
+  const uint16_t http = daemon.http_port();
+  phrgate::mllp::MllpClient client;
+  client.connect("127.0.0.1", daemon.source_port("emr"));
+  REQUIRE(segment_field(client.send(adt("HOSP_A", "HA-1", "A-200", "VA-1")), "MSA", 1) == "AA");
+  wait_pipeline_idle(http, kToken);
+  REQUIRE(segment_field(client.send(oru("HOSP_B", "HB-1", "B-300")), "MSA", 1) == "AA");  // held
+  std::string other_oru = oru("HOSP_C", "HC-1", "C-400");
+  other_oru.replace(other_oru.find("Holloway^Margaret||19610412"), 27, "Quint^Margaret||19991231");
+  REQUIRE(segment_field(client.send(other_oru), "MSA", 1) == "AA");  // someone else entirely
+  wait_pipeline_idle(http, kToken);
+  const std::string person = patient_id_for(http, "A-200");
+  const std::string other = patient_id_for(http, "C-400");
+  REQUIRE_FALSE(person.empty());
+  REQUIRE_FALSE(other.empty());
+  REQUIRE(person != other);
+  REQUIRE(patient_id_for(http, "B-300").empty());
+
+  auto post = [&](const std::string& target, const std::string& body, const std::string& token) {
+    return http_request("127.0.0.1", http, "POST", target, body,
+                        {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
+  };
+  auto claim = [&](const std::string& facility, const std::string& mrn) {
+    auto r = post("/api/identity/claims",
+                  R"({"system":"urn:phrgate:assigner:)" + facility + R"(","value":")" + mrn + "\"}", kToken);
+    REQUIRE(r.status == 201);
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    return std::string(d["code"].GetString());
+  };
+  auto redeem_body = [&](const std::string& code) {
+    return R"({"code":")" + code + R"(","person_id":")" + person + "\"}";
+  };
+  const std::string held_code = claim("HOSP_B", "B-300");
+  CHECK(post("/api/identity/claims", R"({"system":"x","value":"y"})", phr_token).status == 403);  // phr cannot issue
+  REQUIRE(post("/api/identity/claims/redeem", redeem_body(held_code), phr_token).status == 200);
+  wait_pipeline_idle(http, kToken);
+  CHECK(patient_id_for(http, "B-300") == person);
+  auto everything = get_json(http, "/fhir/Patient/" + person + "/$everything", kToken);
+  CHECK(count_type(everything, "Observation") == 1);  // the held result was released to the person
+  CHECK(post("/api/identity/claims/redeem", redeem_body(held_code), phr_token).status == 400);  // single use
+
+  const std::string moved_code = claim("HOSP_C", "C-400");
+  REQUIRE(post("/api/identity/claims/redeem", redeem_body(moved_code), phr_token).status == 200);
+  wait_pipeline_idle(http, kToken);
+  CHECK(patient_id_for(http, "C-400") == person);
+  everything = get_json(http, "/fhir/Patient/" + person + "/$everything", kToken);
+  CHECK(count_type(everything, "Observation") == 2);  // the other person's result moved here
+
+  bool audited = false;
+  for (int i = 0; i < 100 && !audited; ++i) {
+    auto a = get_json(http, "/api/audit?action=claim_issue", kToken);
+    audited = a["events"].Size() == 2;
+    if (!audited) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(audited);
+  daemon.stop();
+}

@@ -258,6 +258,13 @@ TEST_CASE("an ingest token may submit records and do nothing else", "[http]") {
   STATIC_REQUIRE_FALSE(role_allows(Role::Reader, Role::Ingest));
   STATIC_REQUIRE_FALSE(role_allows(Role::Ingest, Role::Reader));
   STATIC_REQUIRE(role_allows(Role::Ingest, Role::None));
+  STATIC_REQUIRE(role_allows(Role::Phr, Role::Phr));
+  STATIC_REQUIRE(role_allows(Role::Admin, Role::Phr));
+  STATIC_REQUIRE_FALSE(role_allows(Role::Ingest, Role::Phr));
+  STATIC_REQUIRE_FALSE(role_allows(Role::Operator, Role::Phr));
+  STATIC_REQUIRE_FALSE(role_allows(Role::Phr, Role::Ingest));
+  STATIC_REQUIRE_FALSE(role_allows(Role::Phr, Role::Reader));
+  STATIC_REQUIRE_FALSE(role_allows(Role::Phr, Role::Operator));
 
   constexpr const char* kIngestToken = "ingest-secret-3";
   HttpServerOptions o = base_options();
