@@ -1,7 +1,9 @@
 // Allergies section -> AllergyIntolerance: Allergy Concern Act (or a bare allergy
 // observation), the allergen from participant CSM, type/category from the observation
 // value, clinical status (status observation, else effectiveTime high, else the act's
-// status), negation ("no known allergies" / refuted), reactions with severity, criticality.
+// status), negation ("no known allergies" / refuted), reactions with severity, criticality;
+// the concern's start as the assertedDate extension; the allergy-level severity and other
+// observations as Observations with focus on the allergy.
 #include "adapters/ccda/ccda_context.h"
 
 namespace phrgate::ccda::detail {
@@ -71,7 +73,12 @@ void reaction(Context& c, const xmlNode* obs, std::string_view fallback_severity
 
 namespace {
 
-bool convert_allergy_observation(Context& c, const xmlNode* act, const xmlNode* obs) {
+constexpr std::string_view kSeverity = "2.16.840.1.113883.10.20.22.4.8";
+
+// `act_severity`: a Severity Observation placed beside the allergy observation, directly
+// under the concern act (seen in HL7's own examples); it characterizes the allergy.
+bool convert_allergy_observation(Context& c, const xmlNode* act, const xmlNode* obs,
+                                 const xmlNode* act_severity = nullptr) {
   const bool negated = xml::attr_true(obs, "negationInd");
   const xmlNode* allergen = xml::path(obs, {"participant", "participantRole", "playingEntity", "code"});
   const xmlNode* value = child(obs, "value");
@@ -87,6 +94,18 @@ bool convert_allergy_observation(Context& c, const xmlNode* act, const xmlNode* 
   if (!c.begin("AllergyIntolerance", id)) return true;
   IdentifierIndex index;
   identifiers_if(c, obs, &index);
+  // The concern's start (when the allergy was first recorded) -> R4's assertedDate extension.
+  std::string asserted;
+  if (ts_to_fhir(attr(xml::path(act, {"effectiveTime", "low"}), "value"), c.in.settings.default_zone,
+                 TimeKind::DateTime, asserted)) {
+    c.key("extension");
+    c.w().StartArray();
+    c.w().StartObject();
+    c.str_if("url", "http://hl7.org/fhir/StructureDefinition/allergyintolerance-assertedDate");
+    c.str_if("valueDateTime", asserted);
+    c.w().EndObject();
+    c.w().EndArray();
+  }
 
   // Clinical status: status observation, else effectiveTime high, else the concern's status.
   std::string_view clinical;
@@ -131,10 +150,10 @@ bool convert_allergy_observation(Context& c, const xmlNode* act, const xmlNode* 
   if (!recorder.empty()) c.reference("recorder", recorder);
   if (!no_known) {
     // Severity given on the allergy itself (C-CDA 1.1) applies to its reactions.
-    std::string_view allergy_severity;
+    std::string_view allergy_severity = act_severity ? severity_of(act_severity) : std::string_view{};
     for (const xmlNode* er : children(obs, "entryRelationship")) {
       const xmlNode* o = child(er, "observation");
-      if (o && xml::has_template(o, "2.16.840.1.113883.10.20.22.4.8")) allergy_severity = severity_of(o);
+      if (o && xml::has_template(o, kSeverity)) allergy_severity = severity_of(o);
     }
     bool open = false;
     for (const xmlNode* er : children(obs, "entryRelationship")) {
@@ -153,6 +172,17 @@ bool convert_allergy_observation(Context& c, const xmlNode* act, const xmlNode* 
     if (open) c.w().EndArray();
   }
   c.finish(std::move(index));
+  // The rest of what the observation says (the allergy's own severity, which R4 can only put
+  // on reactions, and any other observation): Observations about this allergy (focus).
+  write_related_observations(c, obs, c.ref("AllergyIntolerance", id),
+                             {"2.16.840.1.113883.10.20.22.4.28", "2.16.840.1.113883.10.20.22.4.9",
+                              "2.16.840.1.113883.10.20.1.54", "2.16.840.1.113883.10.20.22.4.145"});
+  if (act_severity && cd_present(c, child(act_severity, "code"))) {
+    ObservationLinks links;
+    const std::string focus = c.ref("AllergyIntolerance", id);
+    links.focus = focus;
+    write_linked_observation(c, act_severity, c.entry_id("Observation", act_severity), {}, links);
+  }
   return true;
 }
 
@@ -161,11 +191,16 @@ bool convert_allergy_observation(Context& c, const xmlNode* act, const xmlNode* 
 bool convert_allergy(Context& c, const xmlNode* st) {
   if (xml::is(st, "observation")) return convert_allergy_observation(c, nullptr, st);
   if (!xml::is(st, "act")) return false;
+  const xmlNode* act_severity = nullptr;
+  for (const xmlNode* er : children(st, "entryRelationship")) {
+    const xmlNode* obs = child(er, "observation");
+    if (obs && xml::has_template(obs, kSeverity)) act_severity = obs;
+  }
   bool any = false;
   for (const xmlNode* er : children(st, "entryRelationship")) {
     const xmlNode* obs = child(er, "observation");
-    if (!obs || xml::has_template(obs, "2.16.840.1.113883.10.20.22.4.28")) continue;
-    any = convert_allergy_observation(c, st, obs) || any;
+    if (!obs || xml::has_template(obs, "2.16.840.1.113883.10.20.22.4.28") || obs == act_severity) continue;
+    any = convert_allergy_observation(c, st, obs, act_severity) || any;
   }
   return any;
 }

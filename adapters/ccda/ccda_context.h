@@ -220,4 +220,36 @@ bool convert_note(Context& c, const xmlNode* act);
 // Family History Organizer -> FamilyMemberHistory (relationship, sex, conditions, onset age).
 bool convert_family_history(Context& c, const xmlNode* organizer);
 
+// ---- observation trees and devices (ccda_observations.cpp, ccda_devices.cpp)
+// write_observation() with a `focus` (the resource the observation is about, e.g. the
+// ServiceRequest a priority preference belongs to) and optional hasMember references.
+struct ObservationLinks {
+  const std::vector<std::string>* members = nullptr;
+  std::string_view focus;
+};
+bool write_linked_observation(Context& c, const xmlNode* obs, const std::string& id,
+                              const std::vector<ObservationCategory>& categories, const ObservationLinks& links);
+// The observations under `node`'s entryRelationships (recursively, nested ones as hasMember)
+// -> Observations with focus `focus_ref`; templates in `skip` are left to the caller. Returns
+// the references written.
+std::vector<std::string> write_related_observations(Context& c, const xmlNode* node, std::string_view focus_ref,
+                                                    std::initializer_list<std::string_view> skip = {});
+// Exam, skin findings, nutrition, advance directives, imaging findings: observation and
+// organizer entries -> Observations (nested observations as hasMember). `kind` picks the category.
+bool convert_observation_entry(Context& c, const xmlNode* node, std::string_view kind);
+// Medical equipment: Non-Medicinal Supply Activity (and organizers of them) -> Device +
+// DeviceUseStatement; procedures -> convert_procedure().
+bool convert_device_entry(Context& c, const xmlNode* node);
+// Payers: Coverage Activity / Policy Activity -> Coverage (ccda_payers.cpp).
+bool convert_payer_entry(Context& c, const xmlNode* node);
+// The Planned Coverage acts under `node` -> Coverages; their references (for .insurance).
+std::vector<std::string> write_planned_coverages(Context& c, const xmlNode* node);
+
+// ---- indications (ccda_indications.cpp)
+// The Indication observations (entryRelationship RSON) of an activity -> Observations (call
+// before opening the activity's resource); returns their references.
+std::vector<std::string> write_indications(Context& c, const xmlNode* node);
+// "reasonCode" (the indications' values) and "reasonReference" (`refs`), when there are any.
+void reasons_if(Context& c, const xmlNode* node, const std::vector<std::string>& refs);
+
 }  // namespace phrgate::ccda::detail

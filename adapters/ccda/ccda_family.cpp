@@ -1,7 +1,7 @@
 // Family history section -> FamilyMemberHistory: one per Family History Organizer (the
 // relative's relationship, sex, birth or deceased state) with its Family History
-// Observations as conditions (code, onset age from the Age Observation, contributed to death
-// from the Death Observation).
+// Observations as conditions (code, onset age from the Age Observation, else the onset period
+// from the observation's time; outcome and contributed to death from the Death Observation).
 #include "adapters/ccda/ccda_context.h"
 
 namespace phrgate::ccda::detail {
@@ -62,11 +62,14 @@ bool convert_family_history(Context& c, const xmlNode* organizer) {
       c.w().StartObject();
       c.key("code");
       codeable_concept(c, child(obs, "value"));
-      if (related(obs, kDeathObservation)) {
+      if (const xmlNode* death = related(obs, kDeathObservation)) {
+        codeable_concept_if(c, "outcome", child(death, "value"));
         c.key("contributedToDeath");
         c.w().Bool(true);
       }
-      if (const xmlNode* age = related(obs, kAgeObservation)) quantity_if(c, "onsetAge", child(age, "value"));
+      const xmlNode* age = related(obs, kAgeObservation);
+      if (!(age && quantity_if(c, "onsetAge", child(age, "value"))))
+        period_if(c, "onsetPeriod", child(obs, "effectiveTime"));
       c.w().EndObject();
     }
     c.w().EndArray();

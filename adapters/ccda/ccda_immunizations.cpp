@@ -1,6 +1,7 @@
 // Immunizations section -> Immunization: vaccine (CVX, translations), status (completed;
 // negationInd -> not-done with the refusal reason as statusReason), occurrence, lot number,
-// manufacturer, route, site, dose, performer. Planned immunizations (moodCode INT) are
+// manufacturer, route, site, dose, performer, indications (reasonCode + reasonReference to
+// Observations, ccda_indications.cpp). Planned immunizations (moodCode INT) are
 // left to the plan of care (skipped here).
 #include "adapters/ccda/ccda_context.h"
 
@@ -19,6 +20,7 @@ bool convert_immunization(Context& c, const xmlNode* sa) {
   std::vector<std::string> performers;
   for (const xmlNode* p : children(sa, "performer"))
     if (std::string r = participant_ref(c, p); !r.empty()) performers.push_back(std::move(r));
+  const std::vector<std::string> indications = negated ? std::vector<std::string>{} : write_indications(c, sa);
   const std::string id = c.entry_id("Immunization", sa);
   if (!c.begin("Immunization", id)) return true;
   IdentifierIndex index;
@@ -61,19 +63,7 @@ bool convert_immunization(Context& c, const xmlNode* sa) {
     }
     c.w().EndArray();
   }
-  bool open = false;
-  for (const xmlNode* er : children(sa, "entryRelationship")) {
-    if (negated || attr(er, "typeCode") != "RSON") continue;
-    const xmlNode* value = xml::path(er, {"observation", "value"});
-    if (!cd_present(c, value)) continue;
-    if (!open) {
-      c.key("reasonCode");
-      c.w().StartArray();
-      open = true;
-    }
-    codeable_concept(c, value);
-  }
-  if (open) c.w().EndArray();
+  if (!negated) reasons_if(c, sa, indications);  // negated: RSON is the refusal reason
   c.finish(std::move(index));
   return true;
 }

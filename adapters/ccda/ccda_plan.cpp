@@ -1,7 +1,9 @@
-// Plan of care / plan of treatment, goals and notes: planned acts (moodCode INT, RQO, PRP,
-// ARQ, PRMS, APT) -> ServiceRequest, planned medications -> MedicationRequest, goal
-// observations -> Goal, and one CarePlan per section naming them; Note Activities (in any
-// section) -> DocumentReference with the note text as an attachment.
+// Plan of care / plan of treatment, goals, referrals and notes: planned acts (moodCode INT,
+// RQO, PRP, ARQ, PRMS, APT) -> ServiceRequest, planned medications -> MedicationRequest, goal
+// observations -> Goal (priority from the Priority Preference), completed acts (handoff
+// communication) -> Communication, the observations attached to each (preferences...) ->
+// Observations with focus on it, and one CarePlan per section naming them; Note Activities
+// (in any section) -> DocumentReference with the note text as an attachment.
 #include "adapters/ccda/ccda_context.h"
 #include "gateway/core/resource_id.h"
 
@@ -13,12 +15,48 @@ using xml::children;
 
 namespace {
 
+constexpr std::string_view kPriorityPreference = "2.16.840.1.113883.10.20.22.4.143";
+constexpr std::string_view kIndication = "2.16.840.1.113883.10.20.22.4.19";
+constexpr std::string_view kGoalObservation = "2.16.840.1.113883.10.20.22.4.121";
+constexpr std::string_view kHandoffCommunication = "2.16.840.1.113883.10.20.22.4.141";
+constexpr std::string_view kEntryReference = "2.16.840.1.113883.10.20.22.4.122";
+constexpr std::string_view kPlannedCoverage = "2.16.840.1.113883.10.20.22.4.129";
+constexpr int kMaxNesting = 4;
+
+// The resource a nested statement was found under (empty for a section entry).
+struct Parent {
+  std::string_view ref;
+  bool request = false;  // a ServiceRequest / MedicationRequest (basedOn may name it)
+};
+
+bool has_usable_id(const xmlNode* n) {
+  for (const xmlNode* id : children(n, "id"))
+    if (!xml::has_null_flavor(id) && !attr(id, "root").empty()) return true;
+  return false;
+}
+
+// An id-less nested statement is told apart by its parent, so the same text under two
+// interventions yields two resources, each linked to its own parent.
+std::string_view id_salt(const xmlNode* n, const Parent& parent) {
+  return has_usable_id(n) ? std::string_view{} : parent.ref;
+}
+
+void reference_array(Context& c, std::string_view k, std::string_view ref) {
+  c.key(k);
+  c.w().StartArray();
+  c.w().StartObject();
+  c.str_if("reference", ref);
+  c.w().EndObject();
+  c.w().EndArray();
+}
+
 bool planned_mood(std::string_view mood) {
   return mood == "INT" || mood == "RQO" || mood == "PRP" || mood == "ARQ" || mood == "PRMS" || mood == "APT";
 }
 
 std::string_view request_status(std::string_view code) {
-  if (code == "active" || code == "new") return "active";
+  if (code == "active") return "active";
+  if (code == "new") return "draft";  // ActStatus new: still being prepared
   if (code == "completed") return "completed";
   if (code == "cancelled" || code == "aborted") return "revoked";
   if (code == "suspended" || code == "held") return "on-hold";
@@ -26,16 +64,18 @@ std::string_view request_status(std::string_view code) {
   return "unknown";
 }
 
-std::string service_request(Context& c, const xmlNode* n) {
+std::string service_request(Context& c, const xmlNode* n, const Parent& parent) {
   const xmlNode* code = child(n, "code");
   const std::string text = referenced_text(c, child(n, "text"));
   if (!cd_present(c, code) && text.empty()) return {};
   const std::string requester = participant_ref(c, child(n, "author"));
-  const std::string id = c.entry_id("ServiceRequest", n);
+  const std::vector<std::string> insurance = write_planned_coverages(c, n);
+  const std::string id = c.entry_id("ServiceRequest", n, id_salt(n, parent));
   const std::string r = c.ref("ServiceRequest", id);
   if (!c.begin("ServiceRequest", id)) return r;
   IdentifierIndex index;
   identifiers_if(c, n, &index);
+  if (parent.request) reference_array(c, "basedOn", parent.ref);
   c.str_if("status", request_status(attr(child(n, "statusCode"), "code")));
   const std::string_view mood = attr(n, "moodCode");
   c.str_if("intent", mood == "RQO" || mood == "ARQ" || mood == "APT" ? "order" : mood == "PRP" ? "proposal" : "plan");
@@ -51,9 +91,20 @@ std::string service_request(Context& c, const xmlNode* n) {
   }
   c.subject();
   if (!c.encounter_ref.empty()) c.reference("encounter", c.encounter_ref);
-  effective_if(c, "occurrence", child(n, "effectiveTime"));
+  if (!effective_if(c, "occurrence", child(n, "effectiveTime")))
+    time_if(c, "occurrenceDateTime", point_time(child(n, "effectiveTime")));  // e.g. <center>
   time_if(c, "authoredOn", attr(xml::path(n, {"author", "time"}), "value"));
   if (!requester.empty()) c.reference("requester", requester);
+  if (!insurance.empty()) {
+    c.key("insurance");
+    c.w().StartArray();
+    for (const auto& coverage : insurance) {
+      c.w().StartObject();
+      c.str_if("reference", coverage);
+      c.w().EndObject();
+    }
+    c.w().EndArray();
+  }
   if (!text.empty() && cd_present(c, code)) {
     c.key("note");
     c.w().StartArray();
@@ -91,17 +142,32 @@ std::string goal(Context& c, const xmlNode* obs) {
     c.str_if("text", text);
     c.w().EndObject();
   }
+  for (const xmlNode* er : children(obs, "entryRelationship")) {
+    const xmlNode* pref = child(er, "observation");
+    if (xml::has_template(pref, kPriorityPreference) && codeable_concept_if(c, "priority", child(pref, "value"))) break;
+  }
   c.subject();
   std::string_view start = attr(xml::path(obs, {"effectiveTime", "low"}), "value");
   if (start.empty()) start = attr(child(obs, "effectiveTime"), "value");
   time_if(c, "startDate", start, TimeKind::Date);
-  if (vtype == "PQ" && cd_present(c, code)) {
+  std::string probe;
+  const bool range = vtype == "IVL_PQ" && (fhir_decimal(attr(child(value, "low"), "value"), probe) ||
+                                           fhir_decimal(attr(child(value, "high"), "value"), probe));
+  if ((vtype == "PQ" || range) && cd_present(c, code)) {
     c.key("target");
     c.w().StartArray();
     c.w().StartObject();
     c.key("measure");
     codeable_concept(c, code);
-    quantity_if(c, "detailQuantity", value);
+    if (range) {
+      c.key("detailRange");
+      c.w().StartObject();
+      quantity_if(c, "low", child(value, "low"));
+      quantity_if(c, "high", child(value, "high"));
+      c.w().EndObject();
+    } else {
+      quantity_if(c, "detailQuantity", value);
+    }
     c.w().EndObject();
     c.w().EndArray();
   }
@@ -110,32 +176,96 @@ std::string goal(Context& c, const xmlNode* obs) {
   return r;
 }
 
+// A completed act in a plan (Handoff Communication 22.4.141) -> Communication.
+std::string communication(Context& c, const xmlNode* act, const Parent& parent) {
+  const xmlNode* code = child(act, "code");
+  if (!cd_present(c, code)) return {};
+  const std::string sender = participant_ref(c, child(act, "author"));
+  const std::string id = c.entry_id("Communication", act, id_salt(act, parent));
+  const std::string r = c.ref("Communication", id);
+  if (!c.begin("Communication", id)) return r;
+  IdentifierIndex index;
+  identifiers_if(c, act, &index);
+  if (!parent.ref.empty()) reference_array(c, parent.request ? "basedOn" : "partOf", parent.ref);
+  const std::string_view status = attr(child(act, "statusCode"), "code");
+  c.str_if("status", status == "active" ? "in-progress" : status == "aborted" || status == "cancelled" ? "stopped"
+                     : status == "suspended" || status == "held" ? "on-hold"
+                     : status == "nullified" ? "entered-in-error" : "completed");
+  codeable_concept_list_if(c, "category", code);
+  c.subject();
+  if (!c.encounter_ref.empty()) c.reference("encounter", c.encounter_ref);
+  time_if(c, "sent", point_time(child(act, "effectiveTime")));
+  if (!sender.empty()) c.reference("sender", sender);
+  c.finish(std::move(index));
+  return r;
+}
+
+bool plan_statement(Context& c, const xmlNode* n, std::vector<std::string>& activities,
+                    std::vector<std::string>& goals, int depth, const Parent& parent);
+
+// The clinical statements under `n`'s entryRelationships (the parts of an Intervention Act,
+// a planned procedure's education act...), each converted like an entry of the section.
+// Observations of events are left to write_related_observations(); entry references and
+// planned coverage (no FHIR request resource fits) are skipped.
+void nested_statements(Context& c, const xmlNode* n, std::vector<std::string>& activities,
+                       std::vector<std::string>& goals, int depth, const Parent& parent) {
+  if (depth >= kMaxNesting) return;
+  for (const xmlNode* er : children(n, "entryRelationship")) {
+    for (const xmlNode* st : children(er, {})) {
+      if (xml::ns_of(st) != kHl7V3Ns || xml::is(st, "supply") || xml::has_template(st, kEntryReference) ||
+          xml::has_template(st, kPlannedCoverage))
+        continue;
+      const std::string_view mood = attr(st, "moodCode");
+      if (xml::is(st, "observation") && (mood == "EVN" || mood.empty())) continue;
+      plan_statement(c, st, activities, goals, depth + 1, parent);
+    }
+  }
+}
+
+bool plan_statement(Context& c, const xmlNode* n, std::vector<std::string>& activities,
+                    std::vector<std::string>& goals, int depth, const Parent& parent) {
+  const std::string_view mood = attr(n, "moodCode");
+  std::string r;
+  bool medication = false, request = false;
+  if (xml::is(n, "observation") && (mood == "GOL" || xml::has_template(n, kGoalObservation))) {
+    r = goal(c, n);
+    if (!r.empty()) goals.push_back(r);
+  } else if (mood == "EVN" || mood.empty()) {
+    // Events are not planned activities: CarePlan.activity.reference cannot name them.
+    if (xml::is(n, "act") && xml::has_template(n, kHandoffCommunication)) {
+      r = communication(c, n, parent);
+    } else if (xml::is(n, "act") || xml::is(n, "procedure")) {
+      const std::string id = c.entry_id("Procedure", n);
+      if (convert_procedure(c, n)) r = c.ref("Procedure", id);
+    }
+  } else if (!planned_mood(mood)) {
+    return false;
+  } else if (xml::is(n, "substanceAdministration")) {
+    const std::string id = c.entry_id("MedicationRequest", n);
+    if (convert_medication(c, n)) r = c.ref("MedicationRequest", id);
+    if (!r.empty()) activities.push_back(r);
+    medication = request = true;
+  } else if (xml::is(n, "act") || xml::is(n, "observation") || xml::is(n, "procedure") || xml::is(n, "encounter") ||
+             xml::is(n, "supply")) {
+    r = service_request(c, n, parent);
+    if (!r.empty()) activities.push_back(r);
+    request = true;
+  }
+  if (r.empty()) return false;
+  if (medication) write_related_observations(c, n, r, {kIndication});  // indication: reasonCode
+  else write_related_observations(c, n, r);
+  Parent self;
+  self.ref = r;
+  self.request = request;
+  nested_statements(c, n, activities, goals, depth, self);
+  return true;
+}
+
 }  // namespace
 
 bool convert_plan_entry(Context& c, const xmlNode* n, std::vector<std::string>& activities,
                         std::vector<std::string>& goals) {
-  const std::string_view mood = attr(n, "moodCode");
-  if (xml::is(n, "observation") && (mood == "GOL" || xml::has_template(n, "2.16.840.1.113883.10.20.22.4.121"))) {
-    std::string r = goal(c, n);
-    if (r.empty()) return false;
-    goals.push_back(std::move(r));
-    return true;
-  }
-  if (!planned_mood(mood)) return false;
-  if (xml::is(n, "substanceAdministration")) {
-    const std::string id = c.entry_id("MedicationRequest", n);
-    if (!convert_medication(c, n)) return false;
-    activities.push_back(c.ref("MedicationRequest", id));
-    return true;
-  }
-  if (xml::is(n, "act") || xml::is(n, "observation") || xml::is(n, "procedure") || xml::is(n, "encounter") ||
-      xml::is(n, "supply")) {
-    std::string r = service_request(c, n);
-    if (r.empty()) return false;
-    activities.push_back(std::move(r));
-    return true;
-  }
-  return false;
+  return plan_statement(c, n, activities, goals, 0, Parent{});
 }
 
 void write_care_plan(Context& c, const xmlNode* section, const std::vector<std::string>& activities,

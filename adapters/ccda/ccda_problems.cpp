@@ -1,7 +1,9 @@
 // Problems (and health concerns, encounter diagnoses) -> Condition: the Problem Concern Act
 // and its problem observations; code from the observation value, category, clinical status
 // (problem status observation, else effectiveTime high -> resolved, else the concern's
-// status), onset/abatement, negationInd -> verificationStatus refuted.
+// status), onset/abatement, negationInd -> verificationStatus refuted; the act's and the
+// observation's own codes as extra categories, the concern's start as assertedDate; the
+// observation's other observations (age, health status...) as Observations with focus.
 #include "adapters/ccda/ccda_context.h"
 
 namespace phrgate::ccda::detail {
@@ -15,6 +17,8 @@ namespace {
 constexpr std::string_view kConditionClinical = "http://terminology.hl7.org/CodeSystem/condition-clinical";
 constexpr std::string_view kConditionVerification = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
 constexpr std::string_view kProblemStatus = "2.16.840.1.113883.10.20.22.4.6";
+constexpr std::string_view kActClass = "2.16.840.1.113883.5.6";
+constexpr std::string_view kAssertedDate = "http://hl7.org/fhir/StructureDefinition/condition-assertedDate";
 
 std::string_view status_from_snomed(std::string_view code) {
   if (code == "55561003") return "active";
@@ -58,6 +62,18 @@ bool write_condition(Context& c, const xmlNode* act, const xmlNode* obs, std::st
   if (!c.begin("Condition", id)) return true;
   IdentifierIndex index;
   identifiers_if(c, obs, &index);
+  // The concern's start (when it was first recorded) -> the core assertedDate extension.
+  std::string asserted;
+  if (ts_to_fhir(attr(xml::path(act, {"effectiveTime", "low"}), "value"), c.in.settings.default_zone,
+                 TimeKind::DateTime, asserted)) {
+    c.key("extension");
+    c.w().StartArray();
+    c.w().StartObject();
+    c.str_if("url", kAssertedDate);
+    c.str_if("valueDateTime", asserted);
+    c.w().EndObject();
+    c.w().EndArray();
+  }
   const bool negated = xml::attr_true(obs, "negationInd");
   const xmlNode* time = child(obs, "effectiveTime");
   const std::string_view high = attr(child(time, "high"), "value");
@@ -78,6 +94,13 @@ bool write_condition(Context& c, const xmlNode* act, const xmlNode* obs, std::st
   c.key("category");
   c.w().StartArray();
   c.codeable_value(category_system(category), category, category_display(category));
+  // The concern act's code (e.g. LOINC "Hospital discharge diagnosis"; not the ActClass CONC)
+  // and the problem observation's own code (SNOMED "Problem", "Diagnosis"...) say what kind
+  // of condition this is: extra categories (C-CDA on FHIR: observation code -> category).
+  const xmlNode* act_code = child(act, "code");
+  if (attr(act_code, "codeSystem") != kActClass && cd_present(c, act_code)) codeable_concept(c, act_code);
+  const xmlNode* obs_code = child(obs, "code");
+  if (cd_code(obs_code) != "ASSERTION" && cd_present(c, obs_code)) codeable_concept(c, obs_code);
   c.w().EndArray();
   c.key("code");
   codeable_concept(c, value);
@@ -86,13 +109,21 @@ bool write_condition(Context& c, const xmlNode* act, const xmlNode* obs, std::st
   std::string_view onset = attr(child(time, "low"), "value");
   if (onset.empty()) onset = attr(time, "value");
   time_if(c, "onsetDateTime", onset);
-  time_if(c, "abatementDateTime", high);
+  // Without its own end, a resolved or inactive problem ends when its concern did (con-4: only
+  // then may abatement be given).
+  std::string_view abatement = high;
+  if (abatement.empty() && (clinical == "resolved" || clinical == "inactive"))
+    abatement = attr(xml::path(act, {"effectiveTime", "high"}), "value");
+  time_if(c, "abatementDateTime", abatement);
   std::string_view recorded = attr(xml::path(obs, {"author", "time"}), "value");
   if (recorded.empty()) recorded = attr(xml::path(act, {"author", "time"}), "value");
   if (recorded.empty()) recorded = attr(xml::path(act, {"effectiveTime", "low"}), "value");
   time_if(c, "recordedDate", recorded);
   if (!recorder.empty()) c.reference("recorder", recorder);
   c.finish(std::move(index));
+  // What else the observation says (age at onset, health status, prognosis, severity...):
+  // Observations about this Condition (focus); the status observation is clinicalStatus.
+  write_related_observations(c, obs, c.ref("Condition", id), {kProblemStatus});
   return true;
 }
 

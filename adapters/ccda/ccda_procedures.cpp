@@ -1,5 +1,6 @@
 // Procedures and encounters: procedure / act / observation procedure entries -> Procedure
-// (status, code, performed time, body site, performers, reasons); encounter activities ->
+// (status, code, performed time, body site, performers, reasons, devices used as usedCode;
+// medication activities in these sections go to the medication converter); encounter activities ->
 // Encounter (class from an ActCode translation, else data-absent; type, period, location,
 // performers) with their encounter diagnoses as Conditions (category encounter-diagnosis).
 #include "adapters/ccda/ccda_context.h"
@@ -43,23 +44,6 @@ std::vector<std::string> performer_refs(Context& c, const xmlNode* n) {
   return out;
 }
 
-void reasons(Context& c, const xmlNode* n) {
-  bool open = false;
-  for (const xmlNode* er : children(n, "entryRelationship")) {
-    if (attr(er, "typeCode") != "RSON") continue;
-    const xmlNode* obs = child(er, "observation");
-    const xmlNode* value = child(obs, "value");
-    if (!cd_present(c, value)) continue;
-    if (!open) {
-      c.key("reasonCode");
-      c.w().StartArray();
-      open = true;
-    }
-    codeable_concept(c, value);
-  }
-  if (open) c.w().EndArray();
-}
-
 std::string location_name(const xmlNode* n) {
   for (const xmlNode* p : children(n, "participant")) {
     if (attr(p, "typeCode") != "LOC") continue;
@@ -71,15 +55,38 @@ std::string location_name(const xmlNode* n) {
   return {};
 }
 
+// Procedure.usedCode: the codes of the devices used (participant DEV, or a Product Instance
+// whatever its typeCode: senders also list them as LOC).
+void used_codes(Context& c, const xmlNode* node) {
+  bool open = false;
+  for (const xmlNode* p : children(node, "participant")) {
+    if (attr(p, "typeCode") != "DEV" &&
+        !xml::has_template(child(p, "participantRole"), "2.16.840.1.113883.10.20.22.4.37"))
+      continue;
+    const xmlNode* code = xml::path(p, {"participantRole", "playingDevice", "code"});
+    if (!cd_present(c, code)) continue;
+    if (!open) {
+      c.key("usedCode");
+      c.w().StartArray();
+      open = true;
+    }
+    codeable_concept(c, code);
+  }
+  if (open) c.w().EndArray();
+}
+
 }  // namespace
 
 bool convert_procedure(Context& c, const xmlNode* node) {
+  // Sections of procedures (anesthesia, procedure notes) also list medication activities.
+  if (xml::is(node, "substanceAdministration")) return convert_medication(c, node);
   if (!(xml::is(node, "procedure") || xml::is(node, "act") || xml::is(node, "observation"))) return false;
   const std::string_view mood = attr(node, "moodCode");
   if (!mood.empty() && mood != "EVN") return false;  // planned: plan of care
   const xmlNode* code = child(node, "code");
   if (!cd_present(c, code)) return false;
   const std::vector<std::string> who = performer_refs(c, node);
+  const std::vector<std::string> indications = write_indications(c, node);
   const std::string id = c.entry_id("Procedure", node);
   if (!c.begin("Procedure", id)) return true;
   IdentifierIndex index;
@@ -98,8 +105,9 @@ bool convert_procedure(Context& c, const xmlNode* node) {
     c.str_if("display", place);
     c.w().EndObject();
   }
-  reasons(c, node);
+  reasons_if(c, node, indications);
   codeable_concept_list_if(c, "bodySite", child(node, "targetSiteCode"));
+  used_codes(c, node);
   c.finish(std::move(index));
   return true;
 }
@@ -109,6 +117,7 @@ bool convert_encounter(Context& c, const xmlNode* enc) {
   const std::string_view mood = attr(enc, "moodCode");
   if (!mood.empty() && mood != "EVN") return false;
   const std::vector<std::string> who = performer_refs(c, enc);
+  const std::vector<std::string> indications = write_indications(c, enc);
   const std::string id = c.entry_id("Encounter", enc);
   const std::string self = c.ref("Encounter", id);
   // Diagnoses: Encounter Diagnosis acts (or bare problem observations) under the encounter.
@@ -163,7 +172,7 @@ bool convert_encounter(Context& c, const xmlNode* enc) {
       c.w().EndObject();
     }
   }
-  reasons(c, enc);
+  reasons_if(c, enc, indications);
   if (!condition_refs.empty()) {
     c.key("diagnosis");
     c.w().StartArray();

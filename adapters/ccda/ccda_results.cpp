@@ -152,12 +152,33 @@ std::vector<std::string> performers(Context& c, const xmlNode* n) {
   return out;
 }
 
+// write_observation() and write_linked_observation() share this writer.
+bool write_observation_with(Context& c, const xmlNode* obs, const std::string& id,
+                            const std::vector<ObservationCategory>& categories, const ObservationLinks& links,
+                            std::string_view fixed_loinc, std::string_view fixed_display);
+
 }  // namespace
 
 bool write_observation(Context& c, const xmlNode* obs, const std::string& id,
                        const std::vector<ObservationCategory>& categories,
                        const std::vector<std::string>* members, std::string_view fixed_loinc,
                        std::string_view fixed_display) {
+  ObservationLinks links;
+  links.members = members;
+  return write_observation_with(c, obs, id, categories, links, fixed_loinc, fixed_display);
+}
+
+bool write_linked_observation(Context& c, const xmlNode* obs, const std::string& id,
+                              const std::vector<ObservationCategory>& categories, const ObservationLinks& links) {
+  return write_observation_with(c, obs, id, categories, links, {}, {});
+}
+
+namespace {
+
+bool write_observation_with(Context& c, const xmlNode* obs, const std::string& id,
+                            const std::vector<ObservationCategory>& categories, const ObservationLinks& links,
+                            std::string_view fixed_loinc, std::string_view fixed_display) {
+  const std::vector<std::string>* members = links.members;
   const xmlNode* code = child(obs, "code");
   const xmlNode* value = child(obs, "value");
   const bool code_ok = !fixed_loinc.empty() || cd_present(c, code);
@@ -171,6 +192,14 @@ bool write_observation(Context& c, const xmlNode* obs, const std::string& id,
   if (!fixed_loinc.empty()) c.codeable("code", kLoinc, fixed_loinc, fixed_display);
   else codeable_concept_or_absent(c, "code", code);
   c.subject();
+  if (!links.focus.empty()) {
+    c.key("focus");
+    c.w().StartArray();
+    c.w().StartObject();
+    c.str_if("reference", links.focus);
+    c.w().EndObject();
+    c.w().EndArray();
+  }
   effective_if(c, "effective", child(obs, "effectiveTime"));
   reference_list(c, "performer", who);
   bool has_value = observation_value(c, value);
@@ -200,11 +229,23 @@ bool write_observation(Context& c, const xmlNode* obs, const std::string& id,
   return true;
 }
 
+}  // namespace
+
 bool convert_result(Context& c, const xmlNode* node, bool vital_signs) {
   const std::vector<ObservationCategory> lab{{kObservationCategory, "laboratory", "Laboratory"}};
   const std::vector<ObservationCategory> vitals{{kObservationCategory, "vital-signs", "Vital Signs"}};
   const auto& cats = vital_signs ? vitals : lab;
-  if (xml::is(node, "observation")) return write_observation(c, node, c.entry_id("Observation", node), cats);
+  if (xml::is(node, "observation")) {
+    // A bare observation may carry its components (blood pressure: systolic, diastolic).
+    std::vector<std::string> parts;
+    for (const xmlNode* er : children(node, "entryRelationship")) {
+      const xmlNode* obs = child(er, "observation");
+      if (!obs || (attr(obs, "moodCode") != "EVN" && !attr(obs, "moodCode").empty())) continue;
+      const std::string id = c.entry_id("Observation", obs);
+      if (write_observation(c, obs, id, cats)) parts.push_back(c.ref("Observation", id));
+    }
+    return write_observation(c, node, c.entry_id("Observation", node), cats, parts.empty() ? nullptr : &parts);
+  }
   if (!xml::is(node, "organizer")) return false;
   std::vector<std::string> members;
   for (const xmlNode* comp : children(node, "component")) {

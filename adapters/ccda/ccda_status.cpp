@@ -2,7 +2,8 @@
 // status (LOINC 72166-2 when the template sends ASSERTION), tobacco use, pregnancy, birth
 // sex and other social history observations (category social-history); functional and
 // mental status observations and organizers (category survey plus the US Core
-// functional-status / cognitive-status category).
+// functional-status / cognitive-status category); assistive devices under them -> Device +
+// DeviceUseStatement.
 #include "adapters/ccda/ccda_context.h"
 
 namespace phrgate::ccda::detail {
@@ -38,7 +39,11 @@ bool one_observation(Context& c, const xmlNode* obs, const std::vector<Observati
     display = "Pregnancy status";
   }
   if (loinc.empty() && !cd_present(c, code)) return false;
-  return write_observation(c, obs, c.entry_id("Observation", obs), cats, nullptr, loinc, display);
+  if (!write_observation(c, obs, c.entry_id("Observation", obs), cats, nullptr, loinc, display)) return false;
+  // Assistive devices (Non-Medicinal Supply Activity under a functional status observation).
+  for (const xmlNode* er : children(obs, "entryRelationship"))
+    if (const xmlNode* supply = child(er, "supply")) convert_device_entry(c, supply);
+  return true;
 }
 
 }  // namespace

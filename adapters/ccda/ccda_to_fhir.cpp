@@ -22,7 +22,7 @@ using xml::children;
 enum class Section {
   Unknown, Allergies, Medications, Problems, Results, VitalSigns, Immunizations, Procedures,
   Encounters, SocialHistory, PlanOfCare, Goals, HealthConcerns, Functional, Mental, Notes,
-  Diagnoses, FamilyHistory
+  Diagnoses, FamilyHistory, Exam, Nutrition, AdvanceDirectives, ImagingFindings, Equipment, Referral, Payers
 };
 
 struct SectionId {
@@ -77,7 +77,7 @@ constexpr std::array<SectionId, 44> kSectionTemplates{{
     {"2.16.840.1.113883.10.20.22.2.65", Section::Notes},
 }};
 
-constexpr std::array<SectionId, 14> kMoreSectionTemplates{{
+constexpr std::array<SectionId, 18> kMoreSectionTemplates{{
     {"2.16.840.1.113883.10.20.22.2.24", Section::Diagnoses},      // hospital discharge diagnosis
     {"2.16.840.1.113883.10.20.22.2.43", Section::Diagnoses},      // hospital admission diagnosis
     {"2.16.840.1.113883.10.20.22.2.34", Section::Diagnoses},      // preoperative diagnosis
@@ -90,11 +90,15 @@ constexpr std::array<SectionId, 14> kMoreSectionTemplates{{
     {"2.16.840.1.113883.10.20.1.5", Section::Functional},
     {"2.16.840.1.113883.10.20.22.2.56", Section::Mental},
     {"2.16.840.1.113883.3.88.11.83.124", Section::Medications},  // C32 medications alt.
+    {"2.16.840.1.113883.10.20.22.2.37", Section::Diagnoses},      // complications
+    {"2.16.840.1.113883.10.20.22.2.29", Section::Diagnoses},      // procedure indications
+    {"2.16.840.1.113883.10.20.22.2.28", Section::Diagnoses},      // procedure findings
+    {"2.16.840.1.113883.10.20.22.2.25", Section::Procedures},     // anesthesia
     {"2.16.840.1.113883.10.20.22.2.41", Section::Unknown},        // hospital discharge instructions
     {"2.16.840.1.113883.10.20.22.2.21.1", Section::Unknown},      // advance directives
 }};
 
-constexpr std::array<SectionId, 25> kSectionCodes{{
+constexpr std::array<SectionId, 29> kSectionCodes{{
     {"10155-0", Section::Allergies},     {"11502-2", Section::Results},
     {"29554-3", Section::Procedures},    {"10153-2", Section::Problems},
     {"11348-0", Section::Problems},      {"10157-6", Section::FamilyHistory},
@@ -108,9 +112,48 @@ constexpr std::array<SectionId, 25> kSectionCodes{{
     {"61146-7", Section::Goals},         {"75310-3", Section::HealthConcerns},
     {"47420-5", Section::Functional},    {"10190-7", Section::Mental},
     {"11459-5", Section::Unknown},       {"42348-3", Section::Unknown},
+    {"55109-3", Section::Diagnoses},     {"59768-2", Section::Diagnoses},
+    {"59776-5", Section::Diagnoses},     {"59774-0", Section::Procedures},
 }};
 
+// Sections whose entries are kept as Observations, Devices or referrals (issue 4). Looked up
+// before the tables above (which list advance directives as Unknown), by templateId or by
+// section code (LOINC, or DICOM for the imaging report's findings).
+constexpr SectionId kObservationSections[] = {
+    {"2.16.840.1.113883.10.20.2.10", Section::Exam},              // physical exam
+    {"2.16.840.1.113883.10.20.22.2.63", Section::Exam},           // physical findings of skin
+    {"2.16.840.1.113883.10.20.22.2.57", Section::Nutrition},
+    {"2.16.840.1.113883.10.20.22.2.21.1", Section::AdvanceDirectives},
+    {"2.16.840.1.113883.10.20.22.2.21", Section::AdvanceDirectives},
+    {"2.16.840.1.113883.10.20.1.1", Section::AdvanceDirectives},  // CCD 1.0
+    {"2.16.840.1.113883.10.20.6.1.2", Section::ImagingFindings},  // DIR findings
+    {"2.16.840.1.113883.10.20.22.2.23", Section::Equipment},
+    {"2.16.840.1.113883.10.20.1.7", Section::Equipment},          // CCD 1.0
+    {"1.3.6.1.4.1.19376.1.5.3.1.3.1", Section::Referral},         // reason for referral
+    {"2.16.840.1.113883.10.20.22.2.18", Section::Payers},
+    {"2.16.840.1.113883.10.20.1.9", Section::Payers},             // CCD 1.0
+};
+constexpr SectionId kObservationSectionCodes[] = {
+    {"29545-1", Section::Exam},    {"8709-8", Section::Exam},      {"8710-6", Section::Exam},
+    {"10223-2", Section::Exam},    {"11384-5", Section::Exam},     {"10210-3", Section::Exam},
+    {"61144-2", Section::Nutrition}, {"42348-3", Section::AdvanceDirectives},
+    {"46264-8", Section::Equipment}, {"42349-1", Section::Referral}, {"121070", Section::ImagingFindings},
+    {"48768-6", Section::Payers},
+};
+
 Section classify(const xmlNode* section) {
+  for (const xmlNode* t : children(section, "templateId")) {
+    const std::string_view root = attr(t, "root");
+    for (const auto& s : kObservationSections)
+      if (s.key == root) return s.kind;
+  }
+  {
+    const xmlNode* code = child(section, "code");
+    const std::string_view system = attr(code, "codeSystem");
+    if (system == "2.16.840.1.113883.6.1" || system == "1.2.840.10008.2.16.4")
+      for (const auto& s : kObservationSectionCodes)
+        if (s.key == attr(code, "code")) return s.kind;
+  }
   for (const xmlNode* t : children(section, "templateId")) {
     const std::string_view root = attr(t, "root");
     for (const auto& s : kSectionTemplates)
@@ -165,6 +208,16 @@ bool convert_entry(Context& c, Section kind, const xmlNode* st, std::vector<std:
     case Section::Mental: return detail::convert_status_observation(c, st, kind_name(kind));
     case Section::PlanOfCare:
     case Section::Goals: return detail::convert_plan_entry(c, st, activities, goals);
+    case Section::Referral: {
+      std::vector<std::string> unused_activities, unused_goals;  // no CarePlan for referrals
+      return detail::convert_plan_entry(c, st, unused_activities, unused_goals);
+    }
+    case Section::Exam: return detail::convert_observation_entry(c, st, "exam");
+    case Section::ImagingFindings: return detail::convert_observation_entry(c, st, "imaging");
+    case Section::Nutrition:
+    case Section::AdvanceDirectives: return detail::convert_observation_entry(c, st, {});
+    case Section::Equipment: return detail::convert_device_entry(c, st);
+    case Section::Payers: return detail::convert_payer_entry(c, st);
     case Section::Notes:
     case Section::Unknown: return false;
   }
