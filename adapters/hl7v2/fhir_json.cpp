@@ -48,30 +48,40 @@ constexpr auto kPlain = [] {
   return t;
 }();
 
+// True when none of the eight bytes at p needs attention (SWAR: no byte < 0x20, >= 0x80,
+// '"' or '\\'): most HL7 text is plain ASCII.
+bool eight_plain(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t below_space = (x - kOnes * 0x20) & ~x;
+  const uint64_t quote = x ^ (kOnes * '"');
+  const uint64_t backslash = x ^ (kOnes * '\\');
+  return ((below_space | x | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash)) &
+          kHigh) == 0;
+}
+
 void FhirJson::string(std::string_view v) {
   static constexpr char kHex[] = "0123456789abcdef";
   separate();
   // Worst case: every byte becomes "\u00XX" (6 bytes); reserving once keeps put() unchecked.
   reserve(v.size() * 6 + 2);
   put('"');
-  std::size_t run = 0;  // start of the pending run of bytes copied as they are
   std::size_t i = 0;
+  // Fast path: eight bytes at a time, the last eight (overlapping) for the tail; a string
+  // with nothing to escape is then copied in one piece.
+  while (i + 8 <= v.size() && eight_plain(v.data() + i)) i += 8;
+  const bool all_plain = i == v.size() || (i + 8 > v.size() && v.size() >= 8 &&
+                                           eight_plain(v.data() + v.size() - 8));
+  if (all_plain) {
+    put(v);
+    put('"');
+    return;
+  }
+  std::size_t run = 0;  // start of the pending run of bytes copied as they are
   while (i < v.size()) {
-    // Eight bytes at a time while none needs attention (SWAR: no byte < 0x20, >= 0x80,
-    // '"' or '\\'): most HL7 text is plain ASCII.
-    while (i + 8 <= v.size()) {
-      uint64_t x;
-      std::memcpy(&x, v.data() + i, 8);
-      constexpr uint64_t kOnes = 0x0101010101010101ULL;
-      constexpr uint64_t kHigh = 0x8080808080808080ULL;
-      const uint64_t below_space = (x - kOnes * 0x20) & ~x;
-      const uint64_t quote = x ^ (kOnes * '"');
-      const uint64_t backslash = x ^ (kOnes * '\\');
-      const uint64_t special = (below_space | x | ((quote - kOnes) & ~quote) |
-                                ((backslash - kOnes) & ~backslash)) & kHigh;
-      if (special) break;
-      i += 8;
-    }
+    while (i + 8 <= v.size() && eight_plain(v.data() + i)) i += 8;
     if (i >= v.size()) break;
     const auto u = static_cast<unsigned char>(v[i]);
     if (kPlain[u]) {

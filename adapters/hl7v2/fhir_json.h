@@ -38,6 +38,20 @@ class FhirJson {
     put(':');
     after_key_ = true;
   }
+  // The same for a string literal (most keys): its length is a constant, so the copy
+  // compiles to a few moves instead of a memcpy call. Only for literals ("id", not a buffer).
+  template <std::size_t N>
+  void key(const char (&k)[N]) {
+    static_assert(N > 1, "a key is never empty");
+    separate();
+    reserve(N + 2);
+    put('"');
+    std::memcpy(data_.get() + size_, k, N - 1);
+    size_ += N - 1;
+    put('"');
+    put(':');
+    after_key_ = true;
+  }
   void string(std::string_view v);  // v must not be empty (FHIR forbids "")
   void boolean(bool b) {
     separate();
@@ -49,6 +63,14 @@ class FhirJson {
     separate();
     append(n);
   }
+  // Appends members this writer rendered earlier at the same place in an object of the
+  // same shape (after at least one member, so `members` is empty or starts with ',').
+  void append_members(std::string_view members) { append(members); }
+  // A value already serialized as JSON (a constant the caller wrote as this writer would).
+  void raw_value(std::string_view json) {
+    separate();
+    append(json);
+  }
   void start_object() { open('{'); }
   void end_object() { close('}'); }
   void start_array() { open('['); }
@@ -56,6 +78,13 @@ class FhirJson {
 
   // key + string, skipped when `v` is empty.
   void string_if(std::string_view k, std::string_view v) {
+    if (!v.empty()) {
+      key(k);
+      string(v);
+    }
+  }
+  template <std::size_t N>
+  void string_if(const char (&k)[N], std::string_view v) {
     if (!v.empty()) {
       key(k);
       string(v);

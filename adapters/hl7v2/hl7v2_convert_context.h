@@ -47,13 +47,15 @@ class Split {
  public:
   Split(std::string_view value, char sep) {
     if (value.empty()) return;
-    std::size_t start = 0;
-    for (std::size_t i = 0; i <= value.size() && count_ < N; ++i) {
-      if (i == value.size() || value[i] == sep) {
-        parts_[count_++] = value.substr(start, i - start);
-        start = i + 1;
-      }
+    const char* start = value.data();
+    const char* const end = start + value.size();
+    for (const char* p = start; p != end; ++p) {
+      if (*p != sep) continue;
+      parts_[count_++] = std::string_view(start, static_cast<std::size_t>(p - start));
+      if (count_ == N) return;
+      start = p + 1;
     }
+    parts_[count_++] = std::string_view(start, static_cast<std::size_t>(end - start));
   }
   std::string_view operator[](std::size_t n1) const {
     return n1 >= 1 && n1 <= count_ ? parts_[n1 - 1] : std::string_view{};
@@ -82,13 +84,14 @@ struct ConvertBuffers {
   std::string system_buf;  // identifier / coding system URIs
   std::string time_buf;
   std::string number_buf;
+  std::string units_json;  // ObxUnits: the unit members of the current OBX's Quantities
 };
 
 struct ConvertContext {
   ConvertContext(const Message& m, const ConvertOptions& o, ConvertResult& r, ConvertBuffers& b)
       : msg(m), opt(o), d(m.delimiters()), result(r), json(b.json), text_buf(b.text_buf),
         text_buf2(b.text_buf2), system_buf(b.system_buf), time_buf(b.time_buf),
-        number_buf(b.number_buf) {}
+        number_buf(b.number_buf), units_json(b.units_json) {}
 
   const Message& msg;
   const ConvertOptions& opt;
@@ -100,6 +103,7 @@ struct ConvertContext {
   std::string& system_buf;
   std::string& time_buf;
   std::string& number_buf;
+  std::string& units_json;
 
   std::string sender;         // see the id rules in hl7v2_to_fhir.h
   std::string patient_id;
@@ -237,12 +241,26 @@ bool write_period(ConvertContext& c, std::string_view key, std::string_view raw_
 // Patient from PID (the caller has checked PID-3 and set c.patient_id).
 void write_patient(ConvertContext& c, const Fields& pid);
 void write_encounter(ConvertContext& c, const Fields& pv1, std::string id);
-// OBX-5/6 -> Observation.value[x]; false when nothing was written (empty or unsupported type).
-bool write_observation_value(ConvertContext& c, const Fields& obx);
 // Quantity.unit/system/code from a units CWE (OBX-6, RXA-7) into an open Quantity object.
 void unit_fields(ConvertContext& c, std::string_view units);
+// OBX-6 for the up to three Quantities of one OBX (value, reference range low and high): the
+// unit members are written by unit_fields() for the first and copied for the others (same
+// bytes, and an unmapped unit is reported once). One instance per OBX, never reused.
+class ObxUnits {
+ public:
+  explicit ObxUnits(std::string_view units) : units_(units) {}
+  std::string_view raw() const { return units_; }
+  // Writes the unit members into the open Quantity object, after its "value".
+  void write(ConvertContext& c);
+
+ private:
+  std::string_view units_;
+  bool rendered_ = false;  // c.units_json holds this OBX's unit members
+};
+// OBX-5/6 -> Observation.value[x]; false when nothing was written (empty or unsupported type).
+bool write_observation_value(ConvertContext& c, const Fields& obx, ObxUnits& units);
 // OBX-7 -> Observation.referenceRange (low/high parsed from "a-b", "<b", ">a"; text always).
-void write_reference_range(ConvertContext& c, const Fields& obx);
+void write_reference_range(ConvertContext& c, const Fields& obx, ObxUnits& units);
 // Observations and DiagnosticReports (ORU order groups, ADT OBX). Returns false after
 // fail() when a required field is missing.
 bool write_results(ConvertContext& c);

@@ -415,15 +415,17 @@ void write_address(ConvertContext& c, std::string_view xad) {
 
 std::string_view xtn_value(ConvertContext& c, std::string_view xtn, std::string& buf) {
   const Delimiters& d = c.d;
-  const std::string_view equip = trim(comp(xtn, 3, d));
-  if (equip == "Internet" || equip == "X.400") return c.text(comp(xtn, 4, d), buf);
-  std::string_view v = c.text(comp(xtn, 12, d), buf);
+  const Split<12> parts(xtn, d.component);  // XTN-1..12, split once
+  auto part = [&](std::size_t n) { return nth(parts[n], 0, d.subcomponent); };  // = comp(xtn, n, d)
+  const std::string_view equip = trim(part(3));
+  if (equip == "Internet" || equip == "X.400") return c.text(part(4), buf);
+  std::string_view v = c.text(part(12), buf);
   if (!v.empty()) return v;
-  const std::string_view local = trim(comp(xtn, 7, d));
+  const std::string_view local = trim(part(7));
   if (!local.empty()) {
-    const std::string_view country = trim(comp(xtn, 5, d));
-    const std::string_view area = trim(comp(xtn, 6, d));
-    const std::string_view ext = trim(comp(xtn, 8, d));
+    const std::string_view country = trim(part(5));
+    const std::string_view area = trim(part(6));
+    const std::string_view ext = trim(part(8));
     buf.clear();
     if (!country.empty()) buf.append("+").append(country).append(" ");
     if (!area.empty()) buf.append(area).append(" ");
@@ -431,8 +433,8 @@ std::string_view xtn_value(ConvertContext& c, std::string_view xtn, std::string&
     if (!ext.empty()) buf.append(" X").append(ext);
     return buf;
   }
-  v = c.text(comp(xtn, 1, d), buf);
-  if (v.empty() && equip.empty()) v = c.text(comp(xtn, 4, d), buf);  // e-mail without a type
+  v = c.text(part(1), buf);
+  if (v.empty() && equip.empty()) v = c.text(part(4), buf);  // e-mail without a type
   return v;
 }
 

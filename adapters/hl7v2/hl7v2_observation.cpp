@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "adapters/common/hl7v2/hl7v2_time.h"
 #include "adapters/hl7v2/hl7v2_convert_context.h"
 #include "gateway/core/resource_id.h"
 
@@ -16,6 +17,10 @@ namespace {
 
 constexpr std::string_view kDataAbsentReason =
     "http://terminology.hl7.org/CodeSystem/data-absent-reason";
+// Every Observation of an order has this category: written as the JSON the writer would make.
+constexpr std::string_view kLaboratoryCategory =
+    R"([{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category",)"
+    R"("code":"laboratory","display":"Laboratory"}]}])";
 
 // One ORDER_OBSERVATION group (an OBR and the ORC before it).
 struct Order {
@@ -27,8 +32,12 @@ struct Order {
   std::string_view code;  // OBR-4 (first repetition); empty: no DiagnosticReport is written
   std::string id;         // DiagnosticReport id
   std::vector<std::string> result_refs;
+  std::string issued;  // OBR-22 as a FHIR instant, "" when absent (see order_issued)
   // (OBX-3.1, OBX-3.3, OBX-4) of the OBX seen so far, for the occurrence counter.
   std::vector<std::array<std::string_view, 3>> seen;
+  // ("Observation", sender, kind, system, value) hashed once for this order's Observation ids
+  // (unset for kind "msh-10").
+  std::optional<ResourceIdPrefix> observation_ids;
 };
 
 std::string_view order_field(const Order& o, std::size_t obr_field, std::size_t orc_field,
@@ -61,6 +70,9 @@ void open_order(ConvertContext& c, Order& o, const Segment* orc, std::size_t ord
   }
   if (o.kind != "msh-10") {
     o.id = derive_resource_id("DiagnosticReport", {c.sender, o.kind, o.number.system, o.number.value});
+    const std::initializer_list<std::string_view> prefix = {c.sender, o.kind, o.number.system,
+                                                            o.number.value};
+    o.observation_ids.emplace("Observation", prefix);
   } else {
     const std::string n = std::to_string(ordinal);
     o.id = derive_resource_id("DiagnosticReport",
@@ -69,11 +81,14 @@ void open_order(ConvertContext& c, Order& o, const Segment* orc, std::size_t ord
 }
 
 // issued (an instant) only from a full-precision OBR-22: padding "202603161010" to seconds
-// would invent precision the lab did not report.
-void write_issued(ConvertContext& c, std::string_view obr22) {
+// would invent precision the lab did not report. Converted once per order into `out`.
+void order_issued(ConvertContext& c, std::string_view obr22, std::string& out) {
+  out.clear();
   const std::string_view v = trim(comp(obr22, 1, c.d));
   const std::size_t digits = v.find_first_not_of("0123456789");
-  if ((digits == std::string_view::npos ? v.size() : digits) >= 14) write_instant(c, "issued", v);
+  if ((digits == std::string_view::npos ? v.size() : digits) >= 14 &&
+      !to_fhir_instant(v, c.opt.default_zone, out))
+    out.clear();
 }
 
 void category(FhirJson& j, std::string_view system, std::string_view code, std::string_view display) {
@@ -110,7 +125,7 @@ void write_report(ConvertContext& c, Order& o) {
   // OBR-8 valued: effectivePeriod (IG), else effectiveDateTime.
   if (trim(obr.field(8)).empty() || !write_period(c, "effectivePeriod", obr.field(7), obr.field(8)))
     write_datetime(c, "effectiveDateTime", obr.field(7));
-  write_issued(c, obr.field(22));
+  j.string_if("issued", o.issued);
   if (!o.result_refs.empty()) {
     j.key("result");
     j.start_array();
@@ -140,8 +155,8 @@ std::string observation_id(ConvertContext& c, const Fields& obx, Order* o, std::
     if (s[0] == code && s[1] == code_system && s[2] == sub_id) ++n;
   o->seen.push_back({code, code_system, sub_id});
   const std::string occurrence = std::to_string(n);
-  return derive_resource_id("Observation", {c.sender, o->kind, o->number.system, o->number.value, code,
-                                            code_system, sub_id, occurrence});
+  // = derive_resource_id("Observation", {sender, kind, system, value, code, ...})
+  return o->observation_ids->id({code, code_system, sub_id, occurrence});
 }
 
 }  // namespace
@@ -228,16 +243,17 @@ bool write_observation(ConvertContext& c, std::size_t index, Order* o, std::size
   if (!result_status.empty())
     if (const auto* m = c.map("HL70085", result_status); m && !m->code.empty()) status = m->code;
   j.string_if("status", status);
-  if (o)
-    category(j, "http://terminology.hl7.org/CodeSystem/observation-category", "laboratory",
-             "Laboratory");
+  if (o) {  // = category(j, ".../observation-category", "laboratory", "Laboratory"), pre-serialized
+    j.key("category");
+    j.raw_value(kLaboratoryCategory);
+  }
   j.key("code");
   write_codeable_concept(c, code, {}, {}, true);
   c.subject();
   if (!c.encounter_ref.empty()) j.reference("encounter", c.encounter_ref);
   if (!write_datetime(c, "effectiveDateTime", obx.field(14)) && o)
     write_datetime(c, "effectiveDateTime", o->obr.field(7));
-  if (o) write_issued(c, o->obr.field(22));
+  if (o) j.string_if("issued", o->issued);
   if (!document_ref.empty()) {
     j.key("derivedFrom");
     j.start_array();
@@ -246,7 +262,8 @@ bool write_observation(ConvertContext& c, std::size_t index, Order* o, std::size
     j.end_object();
     j.end_array();
   }
-  if (!write_observation_value(c, obx)) {
+  ObxUnits units(obx.field(6));
+  if (!write_observation_value(c, obx, units)) {
     // US Core: a value or a reason for its absence. OBX-11 "N" = not asked (IG).
     const bool supported_type_empty = trim(obx.field(5)).empty();
     j.key("dataAbsentReason");
@@ -264,7 +281,7 @@ bool write_observation(ConvertContext& c, std::size_t index, Order* o, std::size
   }
   interpretations(c, obx);
   write_notes(c, index);
-  write_reference_range(c, obx);
+  write_reference_range(c, obx, units);
   j.end_object();
   std::string ref = c.reference("Observation", id);
   c.finish_resource("Observation", std::move(id));
@@ -301,6 +318,7 @@ bool write_results(ConvertContext& c) {
       if (order && is_oru) write_report(c, *order);
       order.emplace(segs[i]);
       open_order(c, *order, pending_orc, ++obr_ordinal, used_order_numbers);
+      order_issued(c, order->obr.field(22), order->issued);
       pending_orc = nullptr;
     } else if (id == "OBX") {
       ++obx_ordinal;

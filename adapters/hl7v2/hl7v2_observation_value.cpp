@@ -11,18 +11,20 @@ namespace phrgate::hl7v2::detail {
 // unit's coding system is UCUM, or the unit text is listed in the "unit" code map (conservative).
 void unit_fields(ConvertContext& c, std::string_view units) {
   FhirJson& j = c.json;
-  const std::string_view text = c.text(comp(units, 2, c.d), c.text_buf);
+  const Split<3> parts(units, c.d.component);  // CWE-1..3, split once
+  auto part = [&](std::size_t n) { return nth(parts[n], 0, c.d.subcomponent); };
+  const std::string_view text = c.text(part(2), c.text_buf);
   if (!text.empty()) {
     j.key("unit");
     j.string(text);
   }
-  const std::string_view code = c.text(comp(units, 1, c.d), c.text_buf2);
+  const std::string_view code = c.text(part(1), c.text_buf2);
   if (code.empty()) return;
   if (text.empty()) {
     j.key("unit");
     j.string(code);
   }
-  if (trim(comp(units, 3, c.d)) == "UCUM") {
+  if (trim(part(3)) == "UCUM") {
     j.string_if("system", kUcum);
     j.string_if("code", code);
   } else if (const auto* m = c.map("unit", code); m && !m->code.empty()) {
@@ -33,17 +35,29 @@ void unit_fields(ConvertContext& c, std::string_view units) {
   }
 }
 
+void ObxUnits::write(ConvertContext& c) {
+  FhirJson& j = c.json;
+  if (rendered_) {
+    j.append_members(c.units_json);
+    return;
+  }
+  const std::size_t start = j.view().size();
+  unit_fields(c, units_);
+  c.units_json.assign(j.view().substr(start));
+  rendered_ = true;
+}
+
 namespace {
 
 // {"value": n, "comparator"?, unit...}; `number` already normalized.
 void quantity(ConvertContext& c, std::string_view number, std::string_view comparator,
-              std::string_view units) {
+              ObxUnits& units) {
   FhirJson& j = c.json;
   j.start_object();
   j.key("value");
   j.number(number);
   j.string_if("comparator", comparator);
-  unit_fields(c, units);
+  units.write(c);
   j.end_object();
 }
 
@@ -83,7 +97,7 @@ bool value_string(ConvertContext& c, std::string_view obx5) {
 }
 
 // SN: comparator ^ num1 ^ separator/suffix ^ num2.
-bool value_sn(ConvertContext& c, std::string_view sn, std::string_view units) {
+bool value_sn(ConvertContext& c, std::string_view sn, ObxUnits& obx_units) {
   const Delimiters& d = c.d;
   const std::string_view cmp = trim(comp(sn, 1, d));
   const std::string_view sep = trim(comp(sn, 3, d));
@@ -99,9 +113,9 @@ bool value_sn(ConvertContext& c, std::string_view sn, std::string_view units) {
       j.key("valueRatio");
       j.start_object();
       j.key("numerator");
-      quantity(c, n1, (cmp == "=" ? std::string_view{} : cmp), units);
+      quantity(c, n1, (cmp == "=" ? std::string_view{} : cmp), obx_units);
       j.key("denominator");
-      quantity(c, n2, {}, units);
+      quantity(c, n2, {}, obx_units);
       j.end_object();
       return true;
     }
@@ -109,9 +123,9 @@ bool value_sn(ConvertContext& c, std::string_view sn, std::string_view units) {
       j.key("valueRange");
       j.start_object();
       j.key("low");
-      quantity(c, n1, {}, units);
+      quantity(c, n1, {}, obx_units);
       j.key("high");
-      quantity(c, n2, {}, units);
+      quantity(c, n2, {}, obx_units);
       j.end_object();
       return true;
     }
@@ -119,7 +133,7 @@ bool value_sn(ConvertContext& c, std::string_view sn, std::string_view units) {
                            cmp == ">=";
     if (sep.empty() && comp(sn, 4, d).empty() && known_cmp) {
       j.key("valueQuantity");
-      quantity(c, n1, (cmp == "=" ? std::string_view{} : cmp), units);
+      quantity(c, n1, (cmp == "=" ? std::string_view{} : cmp), obx_units);
       return true;
     }
   }
@@ -133,6 +147,7 @@ bool value_sn(ConvertContext& c, std::string_view sn, std::string_view units) {
     s.append(part);
   }
   if (s.empty()) return false;
+  const std::string_view units = obx_units.raw();
   const std::string_view unit = c.text(comp(units, 2, d).empty() ? comp(units, 1, d) : comp(units, 2, d),
                                        c.text_buf);
   if (!unit.empty()) s.append(" ").append(unit);
@@ -143,12 +158,11 @@ bool value_sn(ConvertContext& c, std::string_view sn, std::string_view units) {
 
 }  // namespace
 
-bool write_observation_value(ConvertContext& c, const Fields& obx) {
+bool write_observation_value(ConvertContext& c, const Fields& obx, ObxUnits& units) {
   const Delimiters& d = c.d;
   const std::string_view type = trim(obx.field(2));
   const std::string_view obx5 = obx.field(5);
   const std::string_view first = rep(obx5, 0, d);
-  const std::string_view units = obx.field(6);
   FhirJson& j = c.json;
   if (trim(obx5).empty()) return false;
   if (type == "NM") {
@@ -234,10 +248,9 @@ bool write_observation_value(ConvertContext& c, const Fields& obx) {
   return false;
 }
 
-void write_reference_range(ConvertContext& c, const Fields& obx) {
+void write_reference_range(ConvertContext& c, const Fields& obx, ObxUnits& units) {
   const std::string_view text = c.text(obx.field(7), c.number_buf);
   if (text.empty()) return;
-  const std::string_view units = obx.field(6);
   std::string& low = c.system_buf;
   std::string& high = c.time_buf;
   low.clear();

@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <cstdint>
+#include <cstring>
 
 // SHA256_* are deprecated in OpenSSL 3 in favour of EVP, but the EVP path allocates a
 // context per call; the low-level calls are still supported and allocation-free.
@@ -15,15 +16,52 @@ namespace phrgate {
 namespace {
 constexpr char kHex[] = "0123456789abcdef";
 
-void update_part(SHA256_CTX& ctx, std::string_view part) {
-  unsigned char len[4];
-  auto n = static_cast<uint32_t>(part.size());
-  len[0] = static_cast<unsigned char>(n >> 24);
-  len[1] = static_cast<unsigned char>(n >> 16);
-  len[2] = static_cast<unsigned char>(n >> 8);
-  len[3] = static_cast<unsigned char>(n);
-  SHA256_Update(&ctx, len, sizeof len);
-  SHA256_Update(&ctx, part.data(), part.size());
+// The hashed byte stream is each part as a 4-byte big-endian length and its bytes. Parts are
+// short (ids, codes, URIs), so they are gathered here and handed to SHA-256 in one call:
+// an SHA256_Update per length prefix and per part cost more than the hashing itself.
+class PartStream {
+ public:
+  explicit PartStream(SHA256_CTX& ctx) : ctx_(ctx) {}
+  void add(std::string_view part) {
+    const auto n = static_cast<uint32_t>(part.size());
+    if (size_ + 4 + part.size() > sizeof buf_) flush();
+    buf_[size_++] = static_cast<unsigned char>(n >> 24);
+    buf_[size_++] = static_cast<unsigned char>(n >> 16);
+    buf_[size_++] = static_cast<unsigned char>(n >> 8);
+    buf_[size_++] = static_cast<unsigned char>(n);
+    if (size_ + part.size() > sizeof buf_) {  // a long part: hashed where it lies
+      flush();
+      SHA256_Update(&ctx_, part.data(), part.size());
+      return;
+    }
+    if (!part.empty()) std::memcpy(buf_ + size_, part.data(), part.size());
+    size_ += part.size();
+  }
+  void flush() {
+    if (size_ > 0) SHA256_Update(&ctx_, buf_, size_);
+    size_ = 0;
+  }
+
+ private:
+  SHA256_CTX& ctx_;
+  unsigned char buf_[512];
+  std::size_t size_ = 0;
+};
+
+// Finishes the hash and appends it as the 36-character id.
+void append_id(SHA256_CTX& ctx, std::string& out) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256_Final(digest, &ctx);
+  digest[6] = static_cast<unsigned char>((digest[6] & 0x0F) | 0x50);  // version 5
+  digest[8] = static_cast<unsigned char>((digest[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  char id[36];
+  std::size_t k = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) id[k++] = '-';
+    id[k++] = kHex[digest[i] >> 4];
+    id[k++] = kHex[digest[i] & 0x0F];
+  }
+  out.append(id, sizeof id);
 }
 }  // namespace
 
@@ -31,17 +69,37 @@ void append_resource_id(std::string& out, std::string_view type,
                         std::initializer_list<std::string_view> parts) {
   SHA256_CTX ctx;
   SHA256_Init(&ctx);
-  update_part(ctx, type);
-  for (auto p : parts) update_part(ctx, p);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256_Final(digest, &ctx);
-  digest[6] = static_cast<unsigned char>((digest[6] & 0x0F) | 0x50);  // version 5
-  digest[8] = static_cast<unsigned char>((digest[8] & 0x3F) | 0x80);  // RFC 4122 variant
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0x0F]);
-  }
+  PartStream stream(ctx);
+  stream.add(type);
+  for (auto p : parts) stream.add(p);
+  stream.flush();
+  append_id(ctx, out);
+}
+
+static_assert(sizeof(SHA256_CTX) <= sizeof(unsigned char[128]) && alignof(SHA256_CTX) <= 16,
+              "ResourceIdPrefix::state_ must hold a SHA256_CTX");
+
+ResourceIdPrefix::ResourceIdPrefix(std::string_view type,
+                                   std::initializer_list<std::string_view> parts) {
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  PartStream stream(ctx);
+  stream.add(type);
+  for (auto p : parts) stream.add(p);
+  stream.flush();
+  std::memcpy(state_, &ctx, sizeof ctx);
+}
+
+std::string ResourceIdPrefix::id(std::initializer_list<std::string_view> more_parts) const {
+  SHA256_CTX ctx;
+  std::memcpy(&ctx, state_, sizeof ctx);
+  PartStream stream(ctx);
+  for (auto p : more_parts) stream.add(p);
+  stream.flush();
+  std::string out;
+  out.reserve(36);
+  append_id(ctx, out);
+  return out;
 }
 
 std::string sha256_hex(std::string_view data) {

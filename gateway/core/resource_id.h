@@ -16,6 +16,17 @@ std::string derive_resource_id(std::string_view type, std::initializer_list<std:
 // Appends the 36-character id to `out` (no allocation when `out` has capacity).
 void append_resource_id(std::string& out, std::string_view type,
                         std::initializer_list<std::string_view> parts);
+// Ids of several resources whose leading parts are the same (e.g. the Observations of one
+// order): those parts are hashed once, and each id() hashes only the parts after them.
+// id({x, y}) == derive_resource_id(type, {prefix parts..., x, y}). Holds only hash state.
+class ResourceIdPrefix {
+ public:
+  ResourceIdPrefix(std::string_view type, std::initializer_list<std::string_view> parts);
+  std::string id(std::initializer_list<std::string_view> more_parts) const;
+
+ private:
+  alignas(16) unsigned char state_[128];  // an OpenSSL SHA256_CTX (size checked in the .cpp)
+};
 // The id of a person's Patient resource, the same for every input format (HL7 v2, C-CDA,
 // FHIR): from the (system, value) of the patient's medical record number (identifier type MR),
 // or of the first identifier when none is typed MR. The same MRN under the same system from

@@ -13,6 +13,11 @@
 //                           ready, peak during the drain, at the end, and the drain rate
 //   phrgate-bench ccda      C-CDA documents/s for a 50 KB and a 150 KB CCD (bench_ccda.h)
 //   phrgate-bench all       convert, ingest, mappings and ccda (default; backlog runs alone)
+//   phrgate-bench convert-profile N [adt|oru10|oru50]  converts N messages of one kind (default
+//                           oru10) and prints allocations per message; no timing. For
+//                           instruction counts: valgrind --tool=callgrind
+//                           --toggle-collect='*convert_profile_loop*' phrgate-bench convert-profile 1000
+//                           counts N + 16 messages (16 warm-up): Ir per message = Ir / (N + 16)
 #include <sys/resource.h>
 #include <time.h>
 
@@ -135,6 +140,60 @@ void bench_convert() {
       2.0);
   figure("parse.hl7v2.mb_per_s", msgs * avg / 1e6, "%.1f");
   if (sink == 42) std::printf("#\n");
+}
+
+// The loop convert-profile measures, kept out of line so that callgrind can count it alone
+// (--toggle-collect) without the mapping load and message generation around it.
+[[gnu::noinline]] std::size_t convert_profile_loop(const std::vector<std::string>& msgs, int n,
+                                                   const phrgate::hl7v2::ConvertOptions& opt) {
+  std::size_t resources = 0;
+  for (int i = 0; i < n; ++i) {
+    const std::string& m = msgs[static_cast<std::size_t>(i) % msgs.size()];
+    phrgate::hl7v2::ParseError err;
+    auto msg = phrgate::hl7v2::Message::parse(m, &err);
+    auto out = phrgate::hl7v2::convert_to_fhir(*msg, opt);
+    if (!out.ok) {
+      std::fprintf(stderr, "convert-profile: %s\n", out.error.c_str());
+      std::exit(1);
+    }
+    resources += out.resources.size();
+  }
+  return resources;
+}
+
+void bench_convert_profile(int n, const std::string& kind) {
+  std::vector<std::string> errors;
+  auto maps = phrgate::mapping::CodeMaps::load_dir(PHRGATE_MAPPINGS_DIR, &errors);
+  if (!maps || n <= 0) {
+    std::fprintf(stderr, "convert-profile: cannot load mappings or bad count\n");
+    std::exit(1);
+  }
+  std::vector<std::string> msgs;
+  for (int i = 0; i < 256; ++i) {
+    if (kind == "adt")
+      msgs.push_back(phrgate::bench::adt_a01(i));
+    else if (kind == "oru10")
+      msgs.push_back(phrgate::bench::oru_r01(i, 10));
+    else if (kind == "oru50")
+      msgs.push_back(phrgate::bench::oru_r01(i, 50));
+    else {
+      std::fprintf(stderr, "convert-profile: kind must be adt, oru10 or oru50\n");
+      std::exit(2);
+    }
+  }
+  phrgate::hl7v2::ConvertOptions opt;
+  opt.source_name = "bench";
+  opt.default_zone = "Z";
+  opt.code_maps = &*maps;
+  convert_profile_loop(msgs, 16, opt);  // first-use growth of the reused buffers
+  const std::uint64_t allocs0 = phrgate::testing::allocation_count();
+  const std::size_t resources = convert_profile_loop(msgs, n, opt);
+  const std::uint64_t allocs = phrgate::testing::allocation_count() - allocs0;
+  std::printf("convert_profile.%s.messages=%d\n", kind.c_str(), n);
+  figure(("convert_profile." + kind + ".resources_per_msg").c_str(),
+         static_cast<double>(resources) / n, "%.1f");
+  figure(("convert_profile." + kind + ".allocations_per_msg").c_str(),
+         static_cast<double>(allocs) / n, "%.1f");
 }
 
 long daemon_peak_rss_kb(pid_t pid) {
@@ -548,5 +607,7 @@ int main(int argc, char** argv) {
   if (what == "mappings" || what == "all") bench_mappings();
   if (what == "ccda" || what == "all") bench_ccda();
   if (what == "backlog") bench_backlog(argc > 2 ? std::atoi(argv[2]) : 1'000'000);
+  if (what == "convert-profile")
+    bench_convert_profile(argc > 2 ? std::atoi(argv[2]) : 1000, argc > 3 ? argv[3] : "oru10");
   return 0;
 }

@@ -4,6 +4,7 @@
 // message content into a ParseError (the texts below are fixed strings: no PHI).
 #include "adapters/common/hl7v2/hl7v2_message.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -331,9 +332,14 @@ std::optional<Message> Message::parse(std::string_view raw, ParseError* error) {
   const char fs = msg.delims_.field;
   const char* const base = raw.data();
   const std::size_t size = raw.size();
+  // Segment ends: the next CR and the next LF, each found with one (vectorized) search and
+  // searched again only once passed, so a CR-only or LF-only message is still one pass.
+  std::size_t next_cr = raw.find('\r', pos);
+  std::size_t next_lf = raw.find('\n', pos);
   while (pos < size) {
-    std::size_t end = pos;
-    while (end < size && !is_terminator(base[end])) ++end;
+    if (next_cr < pos) next_cr = raw.find('\r', pos);
+    if (next_lf < pos) next_lf = raw.find('\n', pos);
+    const std::size_t end = std::min(std::min(next_cr, next_lf), size);
     if (end > pos) {
       const std::string_view seg(base + pos, end - pos);
       const bool id_ok = seg.size() >= 3 && is_upper_or_digit(seg[0]) &&
