@@ -2,7 +2,15 @@
 #include "gateway/pipeline/pipeline.h"
 #include "gateway/pipeline/person_resolver.h"
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "gateway/core/log.h"
 #include "gateway/core/metrics.h"
@@ -115,7 +123,15 @@ void Pipeline::set_code_maps(std::shared_ptr<const mapping::CodeMaps> maps) {
 }
 
 void Pipeline::run() {
+  pthread_setname_np(pthread_self(), "pipeline");  // named for top -H and perf
+  if (options_.worker_nice != 0) {
+    // Linux: a thread id names one thread here, so only the worker's priority changes.
+    auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+    if (::setpriority(PRIO_PROCESS, tid, ::getpriority(PRIO_PROCESS, tid) + options_.worker_nice) != 0)
+      log::warn("pipeline.nice_failed", {{"nice", std::to_string(options_.worker_nice)}});
+  }
   while (!stopping_) {
+    const auto started = std::chrono::steady_clock::now();
     std::size_t n = 0;
     try {
       n = process_batch();
@@ -129,6 +145,11 @@ void Pipeline::run() {
     if (n == 0) {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, options_.idle_poll, [this] { return notified_ || stopping_.load(); });
+      notified_ = false;
+    } else if (n < options_.batch_size && options_.busy_batch_interval.count() > 0) {
+      // More rows are probably arriving (we just had some): let them gather.
+      std::unique_lock lock(mutex_);
+      wake_.wait_until(lock, started + options_.busy_batch_interval, [this] { return stopping_.load(); });
       notified_ = false;
     }
   }
@@ -251,6 +272,30 @@ void Pipeline::count_unmapped() {
   }
 }
 
+// Records completions (and the delivery attempts of those rows) in chunks of
+// options_.completion_chunk rows, each chunk durable before the next is queued: each chunk
+// joins one of the inbox's group commits, so no single commit carries hundreds of row updates
+// and holds back the ACKs of the new messages that share it. A crash between chunks leaves the
+// later rows pending; they are converted and delivered again (idempotent), as after any crash.
+void Pipeline::write_completions(const std::vector<queue::Completion>& completions,
+                                 std::vector<queue::DeliveryAttempt> attempts) {
+  const std::size_t chunk = std::max<std::size_t>(options_.completion_chunk, 1);
+  std::unordered_map<int64_t, std::size_t> chunk_of_row;
+  for (std::size_t i = 0; i < completions.size(); ++i) chunk_of_row[completions[i].id] = i / chunk;
+  std::vector<std::vector<queue::DeliveryAttempt>> attempts_of_chunk((completions.size() + chunk - 1) / chunk + 1);
+  for (auto& a : attempts) {
+    auto it = chunk_of_row.find(a.inbox_id);  // every attempt here belongs to a completed row
+    attempts_of_chunk[it == chunk_of_row.end() ? 0 : it->second].push_back(std::move(a));
+  }
+  for (std::size_t begin = 0, c = 0; begin < completions.size() || !attempts_of_chunk[c].empty(); begin += chunk, ++c) {
+    if (!attempts_of_chunk[c].empty()) inbox_.record_deliveries(std::move(attempts_of_chunk[c]));
+    if (begin >= completions.size()) break;
+    const std::size_t end = std::min(completions.size(), begin + chunk);
+    inbox_.complete_many(std::vector<queue::Completion>(completions.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                        completions.begin() + static_cast<std::ptrdiff_t>(end)));
+  }
+}
+
 std::size_t Pipeline::process_batch() {
   if (std::chrono::steady_clock::now() < retry_after_) return 0;
   auto rows = inbox_.fetch_pending(options_.batch_size);
@@ -305,8 +350,17 @@ std::size_t Pipeline::process_batch() {
   std::vector<std::string> reason(work.size());
   std::vector<queue::DeliveryAttempt> attempts;
   deliver(batch, owner, verdict, reason, &attempts);
-  // Written with the batch's completions (one group commit), not a transaction per row.
-  if (!attempts.empty()) inbox_.record_deliveries(std::move(attempts));
+  // The attempts of rows handed back for retry are recorded now (each release() below waits
+  // for a commit, which makes them durable); the others go with their rows' completions.
+  std::unordered_set<int64_t> retried_rows;
+  for (std::size_t i = 0; i < work.size(); ++i)
+    if (verdict[i] == DeliveryStatus::Retry) retried_rows.insert(work[i].row->id);
+  auto finished = std::stable_partition(attempts.begin(), attempts.end(), [&](const queue::DeliveryAttempt& a) {
+    return retried_rows.count(a.inbox_id) != 0;
+  });
+  if (finished != attempts.begin())
+    inbox_.record_deliveries(std::vector<queue::DeliveryAttempt>(attempts.begin(), finished));
+  attempts.erase(attempts.begin(), finished);
 
   bool any_retry = false;
   for (std::size_t i = 0; i < work.size(); ++i) {
@@ -336,7 +390,7 @@ std::size_t Pipeline::process_batch() {
   }
   // Counted before the rows show as finished, so a finished row's codes are always visible.
   count_unmapped();
-  if (!completions.empty()) inbox_.complete_many(completions);
+  write_completions(completions, std::move(attempts));
   if (any_retry) retry_after_ = std::chrono::steady_clock::now() + options_.retry_delay;
   return rows.size();
 }

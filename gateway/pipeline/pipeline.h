@@ -24,6 +24,7 @@
 namespace phrgate::queue {
 class Inbox;
 struct InboxRow;
+struct Completion;
 struct DeliveryAttempt;
 }
 namespace phrgate::metrics {
@@ -40,6 +41,17 @@ struct PipelineOptions {
   std::size_t batch_size = 256;
   std::chrono::milliseconds retry_delay{1000};
   std::chrono::milliseconds idle_poll{50};
+  // When the worker keeps up (its last batch was not full) the next batch starts no sooner
+  // than this after the previous one started, so rows arriving meanwhile gather into one
+  // batch: one store transaction (one fsync) for many rows instead of one per handful, each
+  // competing with the inbox's commits for the disk. Zero: fetch again at once. A row that
+  // arrives after an idle spell is still taken at once.
+  std::chrono::milliseconds busy_batch_interval{20};
+  // Added to the worker thread's nice value (Linux; 0: unchanged), so on a busy machine the
+  // MLLP threads and the inbox committer, whose work an ACK waits for, get the CPU first.
+  int worker_nice = 10;
+  // Rows completed per inbox commit (with their delivery attempts); see write_completions().
+  std::size_t completion_chunk = 32;
   // Where the counts of unmapped codes go after each batch (null: only the metric
   // phrgate_unmapped_codes_total{source} counts them). Must outlive the pipeline.
   mapping::UnmappedCodeStore* unmapped_codes = nullptr;
@@ -101,6 +113,8 @@ class Pipeline {
                std::vector<DeliveryStatus>& verdict, std::vector<std::string>& reason,
                std::vector<queue::DeliveryAttempt>* attempts = nullptr);
   void count_unmapped();
+  void write_completions(const std::vector<queue::Completion>& completions,
+                         std::vector<queue::DeliveryAttempt> attempts);
   std::size_t process_batch();
   void run();
 

@@ -171,11 +171,14 @@ struct SqliteInboxOptions {
   // Size cap: PRAGMA max_page_count on the write connection (0: no cap). Commits that would
   // grow the file past it fail like a full disk (callbacks report Failed).
   int64_t max_page_count = 0;
-  // Zero (default): SQLite's automatic WAL checkpoints, inside commits. Non-zero: checkpoints
-  // (PASSIVE) on a background thread every interval instead. Measured slower on one disk
-  // (docs/performance.md: the checkpointer's fsyncs compete with the commits'); kept for
-  // layouts where it may pay off, such as a WAL on its own device.
+  // Zero (default): the committer itself checkpoints the WAL (PASSIVE) once it holds
+  // `checkpoint_frames` frames, between two transactions and after the callbacks of the one
+  // that crossed the mark ran, so no ACK waits for a checkpoint and no checkpoint competes
+  // with a commit's fsync. Non-zero: checkpoints (PASSIVE) on a background thread every
+  // interval instead. Measured slower on one disk (docs/performance.md: the checkpointer's
+  // fsyncs compete with the commits'); kept for layouts such as a WAL on its own device.
   std::chrono::milliseconds checkpoint_interval{0};
+  int64_t checkpoint_frames = 1000;  // SQLite's own default threshold (4 MB of 4 KB pages)
   // Files migrated from schema v1 larger than this are not VACUUMed at open to switch on
   // incremental vacuum (a full rewrite); they reuse free pages instead (the file stops
   // growing but does not shrink). New files always use auto_vacuum=INCREMENTAL.

@@ -1,8 +1,10 @@
 // phrgate-loadgen: the MLLP load generator used by tests/bench/run_peers.sh, a separate
 // process from whatever it measures. Prints `name=value` lines.
-//   phrgate-loadgen send --port P [--conns N] [--seconds S] [--obx K] [--tag T]
+//   phrgate-loadgen send --port P [--conns N] [--seconds S] [--obx K] [--tag T] [--rate R]
 //       closed loop: N connections, each sends its next ORU^R01 (K OBX) when the ACK
-//       arrives; prints loadgen.<T>.msgs_per_s and ACK latency percentiles (us).
+//       arrives; prints loadgen.<T>.msgs_per_s and ACK latency percentiles (us). With
+//       --rate: open loop, R msgs/s offered over the N connections on a fixed schedule;
+//       latency counts from the scheduled send time, so falling behind shows.
 //   phrgate-loadgen ack-server --port P
 //       a trivial MLLP server answering every frame with a fixed AA, no parsing, no disk:
 //       the ceiling of the load generator itself. Runs until killed.
@@ -44,6 +46,7 @@ int cmd_send(int argc, char** argv) {
   const double seconds = std::atof(arg(argc, argv, "--seconds", "3").c_str());
   const int obx = std::atoi(arg(argc, argv, "--obx", "10").c_str());
   const std::string tag = arg(argc, argv, "--tag", "run");
+  const double rate = std::atof(arg(argc, argv, "--rate", "0").c_str());
   // Unique control ids per run, so a durable peer's duplicate detection never kicks in.
   const int base = static_cast<int>(std::chrono::system_clock::now().time_since_epoch().count() % 1000000000);
   std::atomic<int> seq{0};
@@ -51,18 +54,23 @@ int cmd_send(int argc, char** argv) {
   std::vector<std::vector<float>> lat(static_cast<std::size_t>(conns));
   std::vector<std::thread> threads;
   auto t0 = Clock::now();
+  // Open loop: connection c sends at t0 + (c / conns + i) * interval.
+  const auto interval = std::chrono::duration<double>(rate > 0 ? conns / rate : 0.0);
   for (int c = 0; c < conns; ++c)
     threads.emplace_back([&, c] {
       try {
         phrgate::mllp::MllpClient client;
         client.connect("127.0.0.1", port);
         std::string msg;
+        auto next = t0 + std::chrono::duration_cast<Clock::duration>(interval * (static_cast<double>(c) / conns));
         while (std::chrono::duration<double>(Clock::now() - t0).count() < seconds) {
           msg = phrgate::bench::oru_r01(base + seq.fetch_add(1), obx);
-          auto s = Clock::now();
+          if (rate > 0) std::this_thread::sleep_until(next);
+          auto s = rate > 0 ? std::min(Clock::now(), next) : Clock::now();
           std::string ack = client.send(msg);
           lat[static_cast<std::size_t>(c)].push_back(
               std::chrono::duration<float, std::micro>(Clock::now() - s).count());
+          next += std::chrono::duration_cast<Clock::duration>(interval);
           if (ack.find("MSA|AA") != std::string::npos || ack.find("MSA|CA") != std::string::npos) acked.fetch_add(1);
         }
       } catch (const std::exception& e) {
@@ -80,6 +88,8 @@ int cmd_send(int argc, char** argv) {
   std::printf("loadgen.%s.msgs_per_s=%.0f\n", tag.c_str(), static_cast<double>(acked.load()) / elapsed);
   std::printf("loadgen.%s.ack_latency_us.p50=%.0f\n", tag.c_str(), pct(0.5));
   std::printf("loadgen.%s.ack_latency_us.p99=%.0f\n", tag.c_str(), pct(0.99));
+  std::printf("loadgen.%s.ack_latency_us.p999=%.0f\n", tag.c_str(), pct(0.999));
+  std::printf("loadgen.%s.ack_latency_us.max=%.0f\n", tag.c_str(), all.empty() ? 0.0 : static_cast<double>(all.back()));
   std::printf("loadgen.%s.not_acked=%ld\n", tag.c_str(), static_cast<long>(all.size()) - acked.load());
   return 0;
 }

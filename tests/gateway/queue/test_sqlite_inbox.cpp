@@ -351,3 +351,31 @@ TEST_CASE("background checkpoints keep the WAL bounded while commits skip them",
   CHECK(wal < 16u * 1024 * 1024);
   CHECK(inbox->stats().pending == 4000);
 }
+
+TEST_CASE("the inbox committer's checkpoints keep the WAL bounded", "[inbox]") {
+  TempDir dir;
+  auto o = options_for(dir);
+  o.checkpoint_frames = 256;  // about 1 MB
+  auto inbox = open_sqlite_inbox(o);
+  // 32 MB of payload in batches of at most 500 rows (4 MB): without checkpoints the WAL would
+  // hold all of it; with them it holds about one batch past the mark.
+  const std::string payload(8192, 'x');
+  int n = 0;
+  for (int round = 0; round < 8; ++round) {
+    for (int i = 0; i < 500; ++i) {
+      auto m = make_message("WALCAP-" + std::to_string(n++));
+      m.payload = payload;
+      inbox->submit(std::move(m), [](SubmitResult, int64_t) {});
+    }
+    inbox->flush();
+  }
+  auto wal = std::filesystem::file_size(dir.file("inbox.db-wal"));
+  INFO("wal bytes: " << wal);
+  CHECK(wal < 12u * 1024 * 1024);
+  CHECK(inbox->stats().pending == 4000);
+  inbox.reset();
+  phrgate::sqlite::Db db(o.path, true);
+  phrgate::sqlite::Stmt count(db, "SELECT count(*) FROM inbox");
+  REQUIRE(count.step());
+  CHECK(count.column_int(0) == 4000);
+}
