@@ -93,6 +93,18 @@ class Context {
     str_if("reference", r);
     w().EndObject();
   }
+  // k: [{"reference": r}, ...]; nothing when refs is empty.
+  void reference_list(std::string_view k, const std::vector<std::string>& refs) {
+    if (refs.empty()) return;
+    key(k);
+    w().StartArray();
+    for (const auto& r : refs) {
+      w().StartObject();
+      str_if("reference", r);
+      w().EndObject();
+    }
+    w().EndArray();
+  }
   void subject(std::string_view k = "subject") { reference(k, patient_ref); }
   // {"coding":[{system,code,display}]}
   void codeable(std::string_view k, std::string_view system, std::string_view code, std::string_view display);

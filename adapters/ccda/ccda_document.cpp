@@ -134,16 +134,7 @@ void write_document_reference(Context& c, const xmlNode* root, std::string_view 
   c.w().EndArray();
   c.subject();
   time_if(c, "date", attr(child(root, "effectiveTime"), "value"), TimeKind::Instant);
-  if (!c.author_refs.empty()) {
-    c.key("author");
-    c.w().StartArray();
-    for (const auto& r : c.author_refs) {
-      c.w().StartObject();
-      c.str_if("reference", r);
-      c.w().EndObject();
-    }
-    c.w().EndArray();
-  }
+  c.reference_list("author", c.author_refs);
   if (!c.custodian_ref.empty()) c.reference("custodian", c.custodian_ref);
   // relatedDocument RPLC/APND/XFRM -> relatesTo (by identifier: the parent is elsewhere).
   bool relates = false;

@@ -50,15 +50,7 @@ void reasons_if(Context& c, const xmlNode* node, const std::vector<std::string>&
     codeable_concept(c, value);
   }
   if (open) c.w().EndArray();
-  if (refs.empty()) return;
-  c.key("reasonReference");
-  c.w().StartArray();
-  for (const auto& r : refs) {
-    c.w().StartObject();
-    c.str_if("reference", r);
-    c.w().EndObject();
-  }
-  c.w().EndArray();
+  c.reference_list("reasonReference", refs);
 }
 
 }  // namespace phrgate::ccda::detail

@@ -299,18 +299,6 @@ void write_drug_monitoring(Context& c, const xmlNode* sa, const std::string& med
   }
 }
 
-void reference_list(Context& c, std::string_view k, const std::vector<std::string>& refs) {
-  if (refs.empty()) return;
-  c.key(k);
-  c.w().StartArray();
-  for (const auto& r : refs) {
-    c.w().StartObject();
-    c.str_if("reference", r);
-    c.w().EndObject();
-  }
-  c.w().EndArray();
-}
-
 // One medication activity; `list_code`: the code of a wrapping act (Discharge / Admission
 // Medication, e.g. LOINC 10183-2) -> category.
 bool convert_medication_activity(Context& c, const xmlNode* sa, const xmlNode* list_code) {
@@ -346,8 +334,8 @@ bool convert_medication_activity(Context& c, const xmlNode* sa, const xmlNode* l
     c.str_if("status", statement_status(status, negated));
   }
   if (!request) {
-    reference_list(c, "basedOn", orders);
-    reference_list(c, "partOf", dispenses);
+    c.reference_list("basedOn", orders);
+    c.reference_list("partOf", dispenses);
     codeable_concept_if(c, "category", list_code);  // 0..1 on MedicationStatement
   } else {
     codeable_concept_list_if(c, "category", list_code);

@@ -131,18 +131,6 @@ void categories_of(Context& c, const std::vector<ObservationCategory>& categorie
   c.w().EndArray();
 }
 
-void reference_list(Context& c, std::string_view k, const std::vector<std::string>& refs) {
-  if (refs.empty()) return;
-  c.key(k);
-  c.w().StartArray();
-  for (const auto& r : refs) {
-    c.w().StartObject();
-    c.str_if("reference", r);
-    c.w().EndObject();
-  }
-  c.w().EndArray();
-}
-
 std::vector<std::string> performers(Context& c, const xmlNode* n) {
   std::vector<std::string> out;
   for (const xmlNode* p : children(n, "performer"))
@@ -201,7 +189,7 @@ bool write_observation_with(Context& c, const xmlNode* obs, const std::string& i
     c.w().EndArray();
   }
   effective_if(c, "effective", child(obs, "effectiveTime"));
-  reference_list(c, "performer", who);
+  c.reference_list("performer", who);
   bool has_value = observation_value(c, value);
   if (!has_value && xml::attr_true(obs, "negationInd") == false && value && xml::has_null_flavor(value) &&
       !members) {
@@ -224,7 +212,7 @@ bool write_observation_with(Context& c, const xmlNode* obs, const std::string& i
   codeable_concept_if(c, "method", child(obs, "methodCode"));
   codeable_concept_if(c, "bodySite", child(obs, "targetSiteCode"));
   reference_ranges(c, obs);
-  if (members) reference_list(c, "hasMember", *members);
+  if (members) c.reference_list("hasMember", *members);
   c.finish(std::move(index));
   return true;
 }
@@ -279,8 +267,8 @@ bool convert_result(Context& c, const xmlNode* node, bool vital_signs) {
     for (const xmlNode* comp : children(node, "component"))
       if (effective_if(c, "effective", child(child(comp, "observation"), "effectiveTime"))) break;
   }
-  reference_list(c, "performer", who);
-  reference_list(c, "result", members);
+  c.reference_list("performer", who);
+  c.reference_list("result", members);
   c.finish(std::move(index));
   return true;
 }

@@ -12,53 +12,18 @@
 #include <charconv>
 #include <optional>
 
+#include "gateway/identity/identity_http.h"
+
 namespace phrgate::identity {
 namespace {
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void put(JsonWriter& w, const char* key, std::string_view value) {
-  w.Key(key);
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-
-void put_int(JsonWriter& w, const char* key, int64_t value) {
-  w.Key(key);
-  w.Int64(value);
-}
-
-http::Response json_response(int status, const rapidjson::StringBuffer& buf) {
-  http::Response r;
-  r.status = status;
-  r.content_type = "application/json";
-  r.body.assign(buf.GetString(), buf.GetSize());
-  return r;
-}
-
-std::optional<int64_t> positive_int(std::string_view t) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-  if (ec != std::errc() || end != t.data() + t.size() || v < 0) return std::nullopt;
-  return v;
-}
-
-std::optional<rapidjson::Document> object_body(const http::Request& req, http::Response& error) {
-  rapidjson::Document d;
-  d.Parse(req.body.c_str(), req.body.size());
-  if (d.HasParseError() || !d.IsObject()) {
-    error = http::operation_outcome(400, "invalid", "The body must be a JSON object");
-    return std::nullopt;
-  }
-  return d;
-}
-
-std::string string_member(const rapidjson::Document& d, const char* key) {
-  auto it = d.FindMember(key);
-  if (it == d.MemberEnd() || !it->value.IsString()) return {};
-  return std::string(it->value.GetString(), it->value.GetStringLength());
-}
-
-std::string actor_of(const http::Request& req) { return req.principal.empty() ? std::string("operator") : req.principal; }
+using http_util::JsonWriter;
+using http_util::put;
+using http_util::put_int;
+using http_util::json_response;
+using http_util::object_body;
+using http_util::string_member;
+using http_util::actor_of;
 
 // Issuing and revoking change no link; they reach the hook (the daemon's audit trail) as
 // "claim_issue" / "claim_revoke" with the identifier's person, when it has one.
@@ -105,10 +70,8 @@ http::Response list(ClaimCodeBook& book, const http::Request& req) {
     state = parse_claim_state(*s);
     if (!state) return http::operation_outcome(400, "invalid", "status must be active, expired, redeemed or revoked");
   }
-  const std::string* count_text = req.param("_count");
-  const std::string* offset_text = req.param("_offset");
-  const auto count = count_text ? positive_int(*count_text) : std::optional<int64_t>(kDefaultCount);
-  const auto offset = offset_text ? positive_int(*offset_text) : std::optional<int64_t>(0);
+  const auto count = http_util::count_param(req, "_count", kDefaultCount);
+  const auto offset = http_util::count_param(req, "_offset", 0);
   if (!count || !offset) return http::operation_outcome(400, "invalid", "_count and _offset must be non-negative integers");
   const ClaimPage page = book.list(state, *offset, std::min(*count, kMaxCount));
   rapidjson::StringBuffer buf;
@@ -143,7 +106,7 @@ http::Response list(ClaimCodeBook& book, const http::Request& req) {
 }
 
 http::Response revoke(ClaimCodeBook& book, const IdentityDecisionHook& hook, const http::Request& req) {
-  const auto id = positive_int(req.path_params.at("id"));
+  const auto id = http_util::path_id(req);
   if (!id) return http::operation_outcome(404, "not-found", "No claim with this id");
   switch (book.revoke(*id, actor_of(req))) {
     case RevokeStatus::NotFound: return http::operation_outcome(404, "not-found", "No claim with this id");

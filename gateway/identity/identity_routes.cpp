@@ -12,16 +12,17 @@
 #include <optional>
 
 #include "gateway/core/log.h"
+#include "gateway/identity/identity_http.h"
 
 namespace phrgate::identity {
 namespace {
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void put(JsonWriter& w, const char* key, std::string_view value) {
-  w.Key(key);
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
+using http_util::JsonWriter;
+using http_util::put;
+using http_util::json_response;
+using http_util::object_body;
+using http_util::string_member;
+using http_util::actor_of;
 
 // Embeds stored JSON; falls back to an empty object if it does not parse.
 void put_raw(JsonWriter& w, const char* key, const std::string& json) {
@@ -35,55 +36,6 @@ void put_raw(JsonWriter& w, const char* key, const std::string& json) {
     d.Accept(w);
   }
 }
-
-http::Response json_response(int status, const rapidjson::StringBuffer& buf) {
-  http::Response r;
-  r.status = status;
-  r.content_type = "application/json";
-  r.body.assign(buf.GetString(), buf.GetSize());
-  return r;
-}
-
-bool int_param(const http::Request& req, std::string_view key, int64_t fallback, int64_t& out) {
-  const std::string* v = req.param(key);
-  if (!v) {
-    out = fallback;
-    return true;
-  }
-  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  return ec == std::errc() && end == v->data() + v->size() && out >= 0;
-}
-
-std::optional<int64_t> review_id_of(const http::Request& req) {
-  const std::string& t = req.path_params.at("id");
-  int64_t id = 0;
-  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), id);
-  if (ec != std::errc() || end != t.data() + t.size() || id <= 0) return std::nullopt;
-  return id;
-}
-
-// Parses a JSON object body; nullopt (and an error response) when it is not one.
-std::optional<rapidjson::Document> object_body(const http::Request& req, bool allow_empty, http::Response& error) {
-  rapidjson::Document d;
-  if (req.body.empty() && allow_empty) {
-    d.SetObject();
-    return d;
-  }
-  d.Parse(req.body.c_str(), req.body.size());
-  if (d.HasParseError() || !d.IsObject()) {
-    error = http::operation_outcome(400, "invalid", "The body must be a JSON object");
-    return std::nullopt;
-  }
-  return d;
-}
-
-std::string string_member(const rapidjson::Document& d, const char* key) {
-  auto it = d.FindMember(key);
-  if (it == d.MemberEnd() || !it->value.IsString()) return {};
-  return std::string(it->value.GetString(), it->value.GetStringLength());
-}
-
-std::string actor_of(const http::Request& req) { return req.principal.empty() ? std::string("operator") : req.principal; }
 
 http::Response action_response(const ActionResult& r, const char* action, const std::string& actor, int64_t review_id,
                                const IdentityDecisionHook& hook, std::string from_person = {},
@@ -108,10 +60,11 @@ http::Response action_response(const ActionResult& r, const char* action, const 
 
 http::Response list_review(PersonIndex& index, const http::Request& req) {
   constexpr int64_t kDefaultCount = 50, kMaxCount = 500;
-  int64_t count = 0, offset = 0;
-  if (!int_param(req, "_count", kDefaultCount, count) || !int_param(req, "_offset", 0, offset))
+  const auto count = http_util::count_param(req, "_count", kDefaultCount);
+  const auto offset = http_util::count_param(req, "_offset", 0);
+  if (!count || !offset)
     return http::operation_outcome(400, "invalid", "_count and _offset must be non-negative integers");
-  const ReviewPage page = index.list_review(offset, std::min(count, kMaxCount));
+  const ReviewPage page = index.list_review(*offset, std::min(*count, kMaxCount));
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -204,10 +157,10 @@ void add_identity_routes(http::HttpServer& server, PersonIndex& index, IdentityD
   server.route("GET", "/api/identity/review", Role::Operator,
                [&index](const http::Request& req) { return list_review(index, req); });
   server.route("POST", "/api/identity/review/{id}/link", Role::Operator, [&index, after_decision](const http::Request& req) {
-    const auto id = review_id_of(req);
+    const auto id = http_util::path_id(req);
     if (!id) return http::operation_outcome(404, "not-found", "No review item with this id");
     http::Response error;
-    auto body = object_body(req, false, error);
+    auto body = object_body(req, error);
     if (!body) return error;
     const std::string person_id = string_member(*body, "person_id");
     if (person_id.empty()) return http::operation_outcome(400, "required", "person_id (string) is required");
@@ -215,14 +168,14 @@ void add_identity_routes(http::HttpServer& server, PersonIndex& index, IdentityD
     return action_response(index.link(*id, person_id, actor), "link", actor, *id, after_decision);
   });
   server.route("POST", "/api/identity/review/{id}/reject", Role::Operator, [&index, after_decision](const http::Request& req) {
-    const auto id = review_id_of(req);
+    const auto id = http_util::path_id(req);
     if (!id) return http::operation_outcome(404, "not-found", "No review item with this id");
     const std::string actor = actor_of(req);
     return action_response(index.reject(*id, actor), "reject", actor, *id, after_decision);
   });
   server.route("POST", "/api/identity/unlink", Role::Operator, [&index, after_decision](const http::Request& req) {
     http::Response error;
-    auto body = object_body(req, false, error);
+    auto body = object_body(req, error);
     if (!body) return error;
     const SourceIdentifier ident{string_member(*body, "system"), string_member(*body, "value")};
     if (ident.system.empty() || ident.value.empty())
@@ -234,7 +187,7 @@ void add_identity_routes(http::HttpServer& server, PersonIndex& index, IdentityD
   });
   server.route("POST", "/api/identity/merge", Role::Operator, [&index, after_decision](const http::Request& req) {
     http::Response error;
-    auto body = object_body(req, false, error);
+    auto body = object_body(req, error);
     if (!body) return error;
     const std::string surviving = string_member(*body, "surviving"), merged = string_member(*body, "merged");
     if (surviving.empty() || merged.empty())
