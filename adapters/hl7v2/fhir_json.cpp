@@ -4,6 +4,9 @@
 
 #include <array>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace phrgate::hl7v2::detail {
 namespace {
@@ -48,11 +51,11 @@ constexpr auto kPlain = [] {
   return t;
 }();
 
-// True when none of the eight bytes at p needs attention (SWAR: no byte < 0x20, >= 0x80,
+namespace {
+
+// True when none of the eight bytes in x needs attention (SWAR: no byte < 0x20, >= 0x80,
 // '"' or '\\'): most HL7 text is plain ASCII.
-bool eight_plain(const char* p) {
-  uint64_t x;
-  std::memcpy(&x, p, 8);
+inline bool eight_plain(uint64_t x) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   constexpr uint64_t kHigh = 0x8080808080808080ULL;
   const uint64_t below_space = (x - kOnes * 0x20) & ~x;
@@ -62,26 +65,84 @@ bool eight_plain(const char* p) {
           kHigh) == 0;
 }
 
+inline uint64_t load8(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  return x;
+}
+
+}  // namespace
+
 void FhirJson::string(std::string_view v) {
   static constexpr char kHex[] = "0123456789abcdef";
   separate();
   // Worst case: every byte becomes "\u00XX" (6 bytes); reserving once keeps put() unchecked.
   reserve(v.size() * 6 + 2);
-  put('"');
+  // Fast path, copying while checking: eight bytes at a time (the last eight overlapping for
+  // the tail), or byte by byte below eight; a string with nothing to escape is done here.
+  const char* const src = v.data();
+  const std::size_t n = v.size();
+  char* const out = data_.get() + size_ + 1;
+  data_[size_] = '"';
   std::size_t i = 0;
-  // Fast path: eight bytes at a time, the last eight (overlapping) for the tail; a string
-  // with nothing to escape is then copied in one piece.
-  while (i + 8 <= v.size() && eight_plain(v.data() + i)) i += 8;
-  const bool all_plain = i == v.size() || (i + 8 > v.size() && v.size() >= 8 &&
-                                           eight_plain(v.data() + v.size() - 8));
-  if (all_plain) {
-    put(v);
-    put('"');
-    return;
+#if defined(__SSE2__)
+  if (n >= 16) {  // sixteen bytes at a time: ids, references, URIs, display texts
+    const __m128i space = _mm_set1_epi8(0x20);
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also catches them.
+    auto plain16 = [&](__m128i x) {
+      const __m128i special = _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash));
+      const __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, space), special);
+      return _mm_movemask_epi8(bad) == 0;
+    };
+    for (; i + 16 <= n; i += 16) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+      if (!plain16(x)) break;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), x);
+    }
+    if (i + 16 > n) {  // every full block was plain: the tail is in the last sixteen bytes
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + n - 16));
+      if (plain16(x)) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + n - 16), x);
+        out[n] = '"';
+        size_ += n + 2;
+        return;
+      }
+    }
+  } else
+#endif
+  if (n >= 8) {
+    for (; i + 8 <= n; i += 8) {
+      const uint64_t x = load8(src + i);
+      if (!eight_plain(x)) break;
+      std::memcpy(out + i, &x, 8);
+    }
+    if (i + 8 > n) {  // every full word was plain: the tail is in the last eight bytes
+      const uint64_t x = load8(src + n - 8);
+      if (eight_plain(x)) {
+        std::memcpy(out + n - 8, &x, 8);
+        out[n] = '"';
+        size_ += n + 2;
+        return;
+      }
+    }
+  } else {
+    for (; i < n; ++i) {
+      const auto u = static_cast<unsigned char>(src[i]);
+      if (!kPlain[u]) break;
+      out[i] = static_cast<char>(u);
+    }
+    if (i == n) {
+      out[n] = '"';
+      size_ += n + 2;
+      return;
+    }
   }
-  std::size_t run = 0;  // start of the pending run of bytes copied as they are
+  size_ += 1 + i;  // the quote and the plain bytes before i are written
+  std::size_t run = i;  // start of the pending run of bytes copied as they are
   while (i < v.size()) {
-    while (i + 8 <= v.size() && eight_plain(v.data() + i)) i += 8;
+    while (i + 8 <= v.size() && eight_plain(load8(v.data() + i))) i += 8;
     if (i >= v.size()) break;
     const auto u = static_cast<unsigned char>(v[i]);
     if (kPlain[u]) {

@@ -83,9 +83,9 @@ void reaction(ConvertContext& c, const Fields& al1, const Severity* sev) {
 }  // namespace
 
 bool already_written(const ConvertContext& c, std::string_view type, std::string_view id) {
-  const std::string ref = c.reference(type, id);
-  for (const std::string& t : c.provenance_targets)
-    if (t == ref) return true;
+  // Same test as comparing references: "urn:uuid:<id>" names no type, "<Type>/<id>" does.
+  for (const store::FhirResource& r : c.result.resources)
+    if (r.id == id && (c.opt.uuid_references || r.type == type)) return true;
   return false;
 }
 

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,19 +28,40 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Part n0 (0-based) of `s` split on `sep`. A plain loop: HL7 values are short, and a libc
-// memchr call per delimiter costs more than the scan itself.
+// Word-at-a-time byte search (HL7 fields and components are scanned many times per message).
+inline constexpr uint64_t kByteOnes = 0x0101010101010101ULL;
+// The high bit set in exactly the bytes of x that are zero (no false positives from borrows).
+inline uint64_t zero_bytes(uint64_t x) {
+  constexpr uint64_t k7F = 0x7F7F7F7F7F7F7F7FULL;
+  return ~(((x & k7F) + k7F) | x | k7F);
+}
+inline uint64_t load_word(const char* p) {
+  static_assert(std::endian::native == std::endian::little, "byte order of the word scans");
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  return x;
+}
+// The first `ch` in [p, end), or end.
+inline const char* find_byte(const char* p, const char* end, char ch) {
+  const uint64_t pattern = kByteOnes * static_cast<unsigned char>(ch);
+  for (; end - p >= 8; p += 8)
+    if (const uint64_t m = zero_bytes(load_word(p) ^ pattern); m != 0)
+      return p + (std::countr_zero(m) >> 3);
+  for (; p != end; ++p)
+    if (*p == ch) return p;
+  return end;
+}
+
+// Part n0 (0-based) of `s` split on `sep`.
 inline std::string_view nth(std::string_view s, std::size_t n0, char sep) {
-  std::size_t start = 0;
+  const char* p = s.data();
+  const char* const end = p + s.size();
   for (; n0 > 0; --n0) {
-    std::size_t i = start;
-    while (i < s.size() && s[i] != sep) ++i;
-    if (i == s.size()) return {};
-    start = i + 1;
+    const char* const q = find_byte(p, end, sep);
+    if (q == end) return {};
+    p = q + 1;
   }
-  std::size_t end = start;
-  while (end < s.size() && s[end] != sep) ++end;
-  return s.substr(start, end - start);
+  return std::string_view(p, static_cast<std::size_t>(find_byte(p, end, sep) - p));
 }
 
 // One pass over `value`: views of its first N parts separated by `sep`, 1-based like HL7.
@@ -48,8 +71,18 @@ class Split {
   Split(std::string_view value, char sep) {
     if (value.empty()) return;
     const char* start = value.data();
+    const char* p = start;
     const char* const end = start + value.size();
-    for (const char* p = start; p != end; ++p) {
+    const uint64_t pattern = kByteOnes * static_cast<unsigned char>(sep);
+    for (; end - p >= 8; p += 8) {  // each separator in the word, in order
+      for (uint64_t m = zero_bytes(load_word(p) ^ pattern); m != 0; m &= m - 1) {
+        const char* const q = p + (std::countr_zero(m) >> 3);
+        parts_[count_++] = std::string_view(start, static_cast<std::size_t>(q - start));
+        if (count_ == N) return;
+        start = q + 1;
+      }
+    }
+    for (; p != end; ++p) {
       if (*p != sep) continue;
       parts_[count_++] = std::string_view(start, static_cast<std::size_t>(p - start));
       if (count_ == N) return;
@@ -76,6 +109,56 @@ class Fields {
   Split<72> split_;  // the segment id, then fields 1..71
 };
 
+// JSON fragments rendered from message text within one message (OBX-8 interpretations, OBX-6
+// unit members, OBX-7 ranges with their units, OBX-14/OBR-7 times, CWE-3 system URIs): the same
+// text renders the same bytes, so a repeat is copied instead of decoded, looked up and escaped
+// again. Keys are views into the message (or constants), never into scratch buffers. Cleared
+// for every message, never carried across messages. Returned views stay valid for the whole
+// message (the arena is reserved once; a store that does not fit is dropped).
+class RenderMemo {
+ public:
+  enum class Kind : uint8_t {
+    Interpretations,
+    UnitMembers,
+    DateTime,
+    ReferenceRange,
+    CodingSystem,
+  };
+  explicit RenderMemo(std::string& arena) : arena_(arena) {
+    arena_.clear();
+    if (arena_.capacity() < kArenaBytes) arena_.reserve(kArenaBytes);
+  }
+  // The fragment stored for (kind, key); empty when none.
+  std::string_view find(Kind kind, std::string_view key) const {
+    for (std::size_t i = 0; i < count_; ++i) {
+      const Entry& e = entries_[i];
+      if (e.kind == kind && e.key == key) return {arena_.data() + e.offset, e.size};
+    }
+    return {};
+  }
+  // Returns the stored copy, or empty when it was not stored (memo full).
+  std::string_view store(Kind kind, std::string_view key, std::string_view fragment) {
+    if (count_ == entries_.size() || fragment.empty() ||
+        arena_.size() + fragment.size() > arena_.capacity())
+      return {};
+    entries_[count_++] = Entry{kind, key, arena_.size(), fragment.size()};
+    arena_.append(fragment);
+    return {arena_.data() + entries_[count_ - 1].offset, fragment.size()};
+  }
+
+ private:
+  static constexpr std::size_t kArenaBytes = 8192;
+  struct Entry {
+    Kind kind;
+    std::string_view key;
+    std::size_t offset;
+    std::size_t size;
+  };
+  std::string& arena_;
+  std::array<Entry, 24> entries_{};
+  std::size_t count_ = 0;
+};
+
 // Scratch space reused across messages on one thread (capacity is kept between messages).
 struct ConvertBuffers {
   FhirJson json;
@@ -85,13 +168,31 @@ struct ConvertBuffers {
   std::string time_buf;
   std::string number_buf;
   std::string units_json;  // ObxUnits: the unit members of the current OBX's Quantities
+  std::string ref_buf;     // a reference ("<Type>/<id>") being written
+  // The open ORU order (one at a time): indices in ConvertResult::resources of its
+  // Observations, and (OBX-3.1, OBX-3.3, OBX-4) of its OBX so far (occurrence counter).
+  std::vector<std::size_t> order_results;
+  std::vector<std::array<std::string_view, 3>> order_seen;
+  std::string memo_arena;  // RenderMemo's bytes
+  // {"reference": ...} objects for the current patient_ref / encounter_ref, rendered once per
+  // message (for_ref: the reference they were rendered for; cleared for every message).
+  struct ReferenceJson {
+    std::string for_ref;
+    std::string json;
+  };
+  ReferenceJson subject_json, encounter_json;
 };
 
 struct ConvertContext {
   ConvertContext(const Message& m, const ConvertOptions& o, ConvertResult& r, ConvertBuffers& b)
       : msg(m), opt(o), d(m.delimiters()), result(r), json(b.json), text_buf(b.text_buf),
         text_buf2(b.text_buf2), system_buf(b.system_buf), time_buf(b.time_buf),
-        number_buf(b.number_buf), units_json(b.units_json) {}
+        number_buf(b.number_buf), units_json(b.units_json), ref_buf(b.ref_buf),
+        order_results(b.order_results), order_seen(b.order_seen), memo(b.memo_arena),
+        subject_json(b.subject_json), encounter_json(b.encounter_json) {
+    subject_json.json.clear();
+    encounter_json.json.clear();
+  }
 
   const Message& msg;
   const ConvertOptions& opt;
@@ -104,6 +205,15 @@ struct ConvertContext {
   std::string& time_buf;
   std::string& number_buf;
   std::string& units_json;
+  std::string& ref_buf;
+  std::vector<std::size_t>& order_results;
+  std::vector<std::array<std::string_view, 3>>& order_seen;
+  RenderMemo memo;
+  ConvertBuffers::ReferenceJson& subject_json;
+  ConvertBuffers::ReferenceJson& encounter_json;
+  // Calls made to ConvertOptions::unmapped so far: a fragment whose rendering reported
+  // something is not memoized (replaying it would skip the report).
+  std::size_t unmapped_reports = 0;
 
   std::string sender;         // see the id rules in hl7v2_to_fhir.h
   std::string patient_id;
@@ -116,7 +226,6 @@ struct ConvertContext {
   // ADT^A40: Patient.link written into the current Patient ("replaces" / "replaced-by").
   std::string patient_link_ref;
   std::string_view patient_link_type;
-  std::vector<std::string> provenance_targets;  // references to every written resource
   // (system, code) pairs already reported unmapped in this message (FNV-1a), so each counts
   // once per message however often the message repeats it. Past 16, reports are not deduped.
   std::array<uint64_t, 16> reported_unmapped{};
@@ -140,6 +249,7 @@ struct ConvertContext {
     for (std::size_t i = 0; i < reported_unmapped_count; ++i)
       if (reported_unmapped[i] == h) return;
     if (reported_unmapped_count < reported_unmapped.size()) reported_unmapped[reported_unmapped_count++] = h;
+    ++unmapped_reports;
     opt.unmapped->unmapped(opt.source_name, system, code, display);
   }
   // The value unescaped and trimmed. Returns a view of `raw` when nothing needed decoding,
@@ -149,10 +259,18 @@ struct ConvertContext {
   void text_if(std::string_view key, std::string_view raw);
   // "<Type>/<id>" or "urn:uuid:<id>".
   std::string reference(std::string_view type, std::string_view id) const;
-  // Moves the JSON written since json.reset() into a new result resource.
+  // Writes reference(type, id) as a JSON string value (built in ref_buf, no allocation).
+  void reference_value(std::string_view type, std::string_view id);
+  // Copies the JSON written since json.reset() into a new result resource. Every resource
+  // written before the Provenance is one of its targets (result.resources, in order).
   store::FhirResource& finish_resource(std::string_view type, std::string id);
   // Writes "subject": {"reference": patient_ref}.
   void subject();
+  // Writes "encounter": {"reference": encounter_ref} when there is an encounter.
+  void encounter();
+  // Writes "key": {"reference": ref}, copying the JSON `cache` holds for `ref`.
+  void reference_object(std::string_view key, const std::string& ref,
+                        ConvertBuffers::ReferenceJson& cache);
 };
 
 // Sets result to a failure (no resources) with an error text that must not contain PHI.
@@ -255,7 +373,8 @@ class ObxUnits {
 
  private:
   std::string_view units_;
-  bool rendered_ = false;  // c.units_json holds this OBX's unit members
+  bool rendered_ = false;
+  std::string_view members_;  // once rendered: in c.memo or c.units_json
 };
 // OBX-5/6 -> Observation.value[x]; false when nothing was written (empty or unsupported type).
 bool write_observation_value(ConvertContext& c, const Fields& obx, ObxUnits& units);

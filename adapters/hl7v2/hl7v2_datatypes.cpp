@@ -208,10 +208,27 @@ void write_order_identifiers(ConvertContext& c, const IdentifierValue* placer,
 
 // ------------------------------------------------------------------------ coded values
 
+namespace {
+void coding_system_uri(ConvertContext& c, std::string_view name, std::string& out);
+}  // namespace
+
 void coding_system(ConvertContext& c, std::string_view name, std::string_view default_table,
                    std::string& out) {
   name = trim(name);
   if (name.empty()) name = default_table;
+  // The same CWE-3 name recurs in a message ("LN" on every OBX): resolved once.
+  if (const std::string_view done = c.memo.find(RenderMemo::Kind::CodingSystem, name);
+      !done.empty()) {
+    out.append(done);
+    return;
+  }
+  const std::size_t start = out.size();
+  coding_system_uri(c, name, out);
+  c.memo.store(RenderMemo::Kind::CodingSystem, name, std::string_view(out).substr(start));
+}
+
+namespace {
+void coding_system_uri(ConvertContext& c, std::string_view name, std::string& out) {
   if (name.size() == 7 && name.substr(0, 3) == "HL7" &&
       name.find_first_not_of("0123456789", 3) == std::string_view::npos) {
     out.append("http://terminology.hl7.org/CodeSystem/v2-").append(name.substr(3));
@@ -239,7 +256,6 @@ void coding_system(ConvertContext& c, std::string_view name, std::string_view de
     append_urn_part(out, name);
 }
 
-namespace {
 using CweParts = Split<12>;  // components 1..12 are all a CodeableConcept uses
 
 // The first subcomponent of a component (CWE components never use subcomponents).
@@ -520,10 +536,18 @@ void xcn_display(ConvertContext& c, std::string_view xcn, std::string& out) {
 bool write_datetime(ConvertContext& c, std::string_view key, std::string_view raw) {
   raw = trim(comp(raw, 1, c.d));  // TS.1 (v2.3 TS may carry a precision component)
   if (raw.empty()) return false;
+  // The JSON string a valid time rendered to earlier in this message (OBX-14, OBR-7 repeat).
+  if (const std::string_view done = c.memo.find(RenderMemo::Kind::DateTime, raw); !done.empty()) {
+    c.json.key(key);
+    c.json.raw_value(done);
+    return true;
+  }
   c.time_buf.clear();
   if (!to_fhir_datetime(raw, c.opt.default_zone, c.time_buf) || c.time_buf.empty()) return false;
   c.json.key(key);
+  const std::size_t start = c.json.view().size();
   c.json.string(c.time_buf);
+  c.memo.store(RenderMemo::Kind::DateTime, raw, c.json.view().substr(start));
   return true;
 }
 

@@ -23,18 +23,24 @@ constexpr std::string_view kLaboratoryCategory =
     R"("code":"laboratory","display":"Laboratory"}]}])";
 
 // One ORDER_OBSERVATION group (an OBR and the ORC before it).
+// Its lists live in the context's reused buffers: one Order is open at a time.
 struct Order {
-  explicit Order(const Segment& obr_segment) : obr(obr_segment) {}
+  Order(const Segment& obr_segment, ConvertContext& c)
+      : obr(obr_segment), result_indices(c.order_results), seen(c.order_seen) {
+    result_indices.clear();
+    seen.clear();
+  }
   Fields obr;
   std::optional<Fields> orc;
   std::string_view kind;  // "filler", "placer" or "msh-10"
   IdentifierValue number;
   std::string_view code;  // OBR-4 (first repetition); empty: no DiagnosticReport is written
   std::string id;         // DiagnosticReport id
-  std::vector<std::string> result_refs;
+  // Its Observations: indices in ConvertResult::resources.
+  std::vector<std::size_t>& result_indices;
   std::string issued;  // OBR-22 as a FHIR instant, "" when absent (see order_issued)
   // (OBX-3.1, OBX-3.3, OBX-4) of the OBX seen so far, for the occurrence counter.
-  std::vector<std::array<std::string_view, 3>> seen;
+  std::vector<std::array<std::string_view, 3>>& seen;
   // ("Observation", sender, kind, system, value) hashed once for this order's Observation ids
   // (unset for kind "msh-10").
   std::optional<ResourceIdPrefix> observation_ids;
@@ -121,18 +127,18 @@ void write_report(ConvertContext& c, Order& o) {
   j.key("code");
   write_codeable_concept(c, o.code, {}, {}, true);
   c.subject();
-  if (!c.encounter_ref.empty()) j.reference("encounter", c.encounter_ref);
+  c.encounter();
   // OBR-8 valued: effectivePeriod (IG), else effectiveDateTime.
   if (trim(obr.field(8)).empty() || !write_period(c, "effectivePeriod", obr.field(7), obr.field(8)))
     write_datetime(c, "effectiveDateTime", obr.field(7));
   j.string_if("issued", o.issued);
-  if (!o.result_refs.empty()) {
+  if (!o.result_indices.empty()) {
     j.key("result");
     j.start_array();
-    for (const std::string& ref : o.result_refs) {
+    for (const std::size_t i : o.result_indices) {
       j.start_object();
       j.key("reference");
-      j.string(ref);
+      c.reference_value("Observation", c.result.resources[i].id);
       j.end_object();
     }
     j.end_array();
@@ -194,6 +200,16 @@ namespace {
 
 void interpretations(ConvertContext& c, const Fields& obx) {
   const std::string_view f = obx.field(8);
+  if (f.empty()) return;
+  // Most OBX of a message repeat a few flags (N, H, L): rendered once per message.
+  if (const std::string_view done = c.memo.find(RenderMemo::Kind::Interpretations, f);
+      !done.empty()) {
+    c.json.key("interpretation");
+    c.json.raw_value(done);
+    return;
+  }
+  const std::size_t reports = c.unmapped_reports;
+  std::size_t start = 0;
   const std::size_t reps = rep_count(f, c.d);
   bool open = false;
   for (std::size_t i = 0; i < reps; ++i) {
@@ -201,12 +217,16 @@ void interpretations(ConvertContext& c, const Fields& obx) {
     if (!cwe_present(c, cwe)) continue;
     if (!open) {
       c.json.key("interpretation");
+      start = c.json.view().size();
       c.json.start_array();
       open = true;
     }
     write_codeable_concept(c, cwe, "HL70078", "HL70078", false);
   }
-  if (open) c.json.end_array();
+  if (!open) return;
+  c.json.end_array();
+  if (c.unmapped_reports == reports)
+    c.memo.store(RenderMemo::Kind::Interpretations, f, c.json.view().substr(start));
 }
 
 bool write_observation(ConvertContext& c, std::size_t index, Order* o, std::size_t obx_ordinal) {
@@ -250,7 +270,7 @@ bool write_observation(ConvertContext& c, std::size_t index, Order* o, std::size
   j.key("code");
   write_codeable_concept(c, code, {}, {}, true);
   c.subject();
-  if (!c.encounter_ref.empty()) j.reference("encounter", c.encounter_ref);
+  c.encounter();
   if (!write_datetime(c, "effectiveDateTime", obx.field(14)) && o)
     write_datetime(c, "effectiveDateTime", o->obr.field(7));
   if (o) j.string_if("issued", o->issued);
@@ -283,9 +303,8 @@ bool write_observation(ConvertContext& c, std::size_t index, Order* o, std::size
   write_notes(c, index);
   write_reference_range(c, obx, units);
   j.end_object();
-  std::string ref = c.reference("Observation", id);
   c.finish_resource("Observation", std::move(id));
-  if (o) o->result_refs.push_back(std::move(ref));
+  if (o) o->result_indices.push_back(c.result.resources.size() - 1);
   return true;
 }
 
@@ -316,7 +335,7 @@ bool write_results(ConvertContext& c) {
       pending_orc = &segs[i];
     } else if (grouped && id == "OBR") {
       if (order && is_oru) write_report(c, *order);
-      order.emplace(segs[i]);
+      order.emplace(segs[i], c);
       open_order(c, *order, pending_orc, ++obr_ordinal, used_order_numbers);
       order_issued(c, order->obr.field(22), order->issued);
       pending_orc = nullptr;

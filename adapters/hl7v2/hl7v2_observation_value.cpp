@@ -37,14 +37,24 @@ void unit_fields(ConvertContext& c, std::string_view units) {
 
 void ObxUnits::write(ConvertContext& c) {
   FhirJson& j = c.json;
-  if (rendered_) {
-    j.append_members(c.units_json);
-    return;
+  if (!rendered_) {
+    rendered_ = true;
+    members_ = c.memo.find(RenderMemo::Kind::UnitMembers, units_);  // same OBX-6 earlier
+    if (members_.empty()) {
+      const std::size_t start = j.view().size();
+      const std::size_t reports = c.unmapped_reports;
+      unit_fields(c, units_);
+      c.units_json.assign(j.view().substr(start));
+      members_ = c.units_json;
+      if (c.unmapped_reports == reports && !members_.empty()) {
+        const std::string_view stored =
+            c.memo.store(RenderMemo::Kind::UnitMembers, units_, members_);
+        if (!stored.empty()) members_ = stored;
+      }
+      return;  // written by unit_fields
+    }
   }
-  const std::size_t start = j.view().size();
-  unit_fields(c, units_);
-  c.units_json.assign(j.view().substr(start));
-  rendered_ = true;
+  j.append_members(members_);
 }
 
 namespace {
@@ -249,8 +259,25 @@ bool write_observation_value(ConvertContext& c, const Fields& obx, ObxUnits& uni
 }
 
 void write_reference_range(ConvertContext& c, const Fields& obx, ObxUnits& units) {
-  const std::string_view text = c.text(obx.field(7), c.number_buf);
+  const std::string_view raw_units = units.raw();
+  const std::string_view raw_range = obx.field(7);
+  const std::string_view text = c.text(raw_range, c.number_buf);
   if (text.empty()) return;
+  // The rendering depends on OBX-6 and OBX-7 only: keyed by "OBX-6|OBX-7" as it is in the
+  // segment (adjacent fields), so repeated ranges with the same units are copied.
+  std::string_view memo_key;
+  if (raw_units.data() && raw_units.data() + raw_units.size() + 1 == raw_range.data())
+    memo_key = std::string_view(raw_units.data(), raw_units.size() + 1 + raw_range.size());
+  FhirJson& j = c.json;
+  if (!memo_key.empty()) {
+    if (const std::string_view done = c.memo.find(RenderMemo::Kind::ReferenceRange, memo_key);
+        !done.empty()) {
+      j.key("referenceRange");
+      j.raw_value(done);
+      return;
+    }
+  }
+  const std::size_t reports = c.unmapped_reports;
   std::string& low = c.system_buf;
   std::string& high = c.time_buf;
   low.clear();
@@ -276,8 +303,8 @@ void write_reference_range(ConvertContext& c, const Fields& obx, ObxUnits& units
       }
     }
   }
-  FhirJson& j = c.json;
   j.key("referenceRange");
+  const std::size_t start = j.view().size();
   j.start_array();
   j.start_object();
   if (parsed && !low.empty()) {
@@ -292,6 +319,8 @@ void write_reference_range(ConvertContext& c, const Fields& obx, ObxUnits& units
   j.string(text);
   j.end_object();
   j.end_array();
+  if (!memo_key.empty() && c.unmapped_reports == reports)
+    c.memo.store(RenderMemo::Kind::ReferenceRange, memo_key, j.view().substr(start));
 }
 
 }  // namespace phrgate::hl7v2::detail

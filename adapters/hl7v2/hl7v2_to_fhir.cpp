@@ -16,9 +16,8 @@ namespace detail {
 
 std::string_view ConvertContext::text(std::string_view raw, std::string& buf) const {
   raw = trim(raw);
-  bool escaped = false;
-  for (char ch : raw) escaped |= ch == d.escape;
-  if (!escaped) return raw;
+  if (find_byte(raw.data(), raw.data() + raw.size(), d.escape) == raw.data() + raw.size())
+    return raw;  // nothing escaped: most values
   buf.clear();
   unescape_append(buf, raw, d);
   return trim(buf);
@@ -41,8 +40,19 @@ std::string ConvertContext::reference(std::string_view type, std::string_view id
   return ref;
 }
 
+void ConvertContext::reference_value(std::string_view type, std::string_view id) {
+  ref_buf.clear();
+  if (opt.uuid_references) {
+    ref_buf.append("urn:uuid:");
+  } else {
+    ref_buf.append(type);
+    ref_buf.push_back('/');
+  }
+  ref_buf.append(id);
+  json.string(ref_buf);
+}
+
 store::FhirResource& ConvertContext::finish_resource(std::string_view type, std::string id) {
-  if (type != "Provenance") provenance_targets.push_back(reference(type, id));
   store::FhirResource& r = result.resources.emplace_back();
   r.type.assign(type);
   r.id = std::move(id);
@@ -60,8 +70,26 @@ void fail(ConvertResult& r, ErrorCode code, std::string text, std::string locati
   r.resources.clear();
 }
 
-void ConvertContext::subject() {
-  json.reference("subject", patient_ref);
+void ConvertContext::reference_object(std::string_view key, const std::string& ref,
+                                      ConvertBuffers::ReferenceJson& cache) {
+  json.key(key);
+  if (cache.json.empty() || cache.for_ref != ref) {
+    const std::size_t start = json.view().size();
+    json.start_object();
+    json.key("reference");
+    json.string(ref);
+    json.end_object();
+    cache.json.assign(json.view().substr(start));
+    cache.for_ref.assign(ref);
+    return;
+  }
+  json.raw_value(cache.json);
+}
+
+void ConvertContext::subject() { reference_object("subject", patient_ref, subject_json); }
+
+void ConvertContext::encounter() {
+  if (!encounter_ref.empty()) reference_object("encounter", encounter_ref, encounter_json);
 }
 
 }  // namespace detail
@@ -151,9 +179,10 @@ void write_provenance(ConvertContext& c) {
   j.string_if("id", id);
   j.key("target");
   j.start_array();
-  for (const std::string& ref : c.provenance_targets) {
+  for (const store::FhirResource& r : c.result.resources) {  // all written so far
     j.start_object();
-    j.string_if("reference", ref);
+    j.key("reference");
+    c.reference_value(r.type, r.id);
     j.end_object();
   }
   j.end_array();
@@ -331,9 +360,9 @@ ConvertResult convert_to_fhir(const Message& msg, const ConvertOptions& opt) {
   thread_local detail::ConvertBuffers buffers;
   ConvertContext c(msg, opt, result, buffers);
   derive_sender(c);
-  result.resources.reserve(8);
-  c.provenance_targets.reserve(8);
   const auto& segs = msg.segments();
+  // Mostly one resource per segment or fewer (+ the Provenance): reserved once.
+  result.resources.reserve(segs.size() + 1);
   // One group per PID: the segments from a PID up to the next one (the first group also
   // holds what precedes its PID). Only ADT^A17/A40 have more than one.
   std::size_t group_begin = 0;

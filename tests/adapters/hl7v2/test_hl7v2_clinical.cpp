@@ -6,7 +6,10 @@
 #include <catch2/catch.hpp>
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -297,4 +300,87 @@ TEST_CASE("ORM^O01 without OBR (e.g. a pharmacy order) is rejected, never half-c
   CHECK_FALSE(r.ok);
   CHECK(r.error_location == "OBR");
   CHECK(hl7v2::check_acceptance(*msg, "P").code == hl7v2::AckCode::AE);
+}
+
+namespace {
+
+// Records every unmapped-code report (source, system, code).
+struct RecordingSink final : mapping::UnmappedCodeSink {
+  std::vector<std::string> reports;
+  void unmapped(std::string_view source, std::string_view system, std::string_view code, std::string_view) override {
+    reports.push_back(std::string(source) + "|" + std::string(system) + "|" + std::string(code));
+  }
+};
+
+hl7v2::ConvertResult convert_with(const std::string& raw, mapping::UnmappedCodeSink* sink) {
+  hl7v2::ParseError perr;
+  auto msg = hl7v2::Message::parse(raw, &perr);
+  REQUIRE(msg);
+  hl7v2::ConvertOptions opt;
+  opt.source_name = "test_source";
+  opt.code_maps = &code_maps();
+  opt.unmapped = sink;
+  auto out = hl7v2::convert_to_fhir(*msg, opt);
+  REQUIRE(out.ok);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("ORU: repeated OBX units, ranges, interpretations and times render alike, and report unmapped codes as before",
+          "[hl7v2][oru][memo]") {
+  // Three OBX share units, range, an unmapped interpretation ZZ and an unmapped unit; a fourth
+  // uses other values. The converter renders repeats once per message (RenderMemo).
+  auto obx = [](int n, std::string_view value, std::string_view units, std::string_view range,
+                std::string_view flag) {
+    return seg("OBX", {{1, std::to_string(n)}, {2, "NM"}, {3, "2345-7^Glucose^LN"}, {5, value}, {6, units},
+                       {7, range}, {8, flag}, {11, "F"}, {14, "20260315080000"}});
+  };
+  const std::string raw =
+      join({msh("ORU^R01", "MEMO-1"), kPid, seg("OBR", {{1, "1"}, {3, "F-1"}, {4, "GLU^Glucose^L"}}),
+            obx(1, "98", "mg/dL^mg/dL^UCUM", "70-99", "ZZ"), obx(2, "99", "mg/dL^mg/dL^UCUM", "70-99", "ZZ"),
+            obx(3, "97", "furlong^furlong^L", "70-99", "ZZ"), obx(4, "140", "mg/dL^mg/dL^UCUM", "70-110", "H")});
+  RecordingSink sink;
+  const auto out = convert_with(raw, &sink);
+  std::vector<rapidjson::Document> obs;
+  for (const auto& r : out.resources)
+    if (r.type == "Observation") {
+      obs.emplace_back();
+      obs.back().Parse(r.json.data(), r.json.size());
+    }
+  REQUIRE(obs.size() == 4);
+  auto json_of = [](const rapidjson::Value& v) {
+    rapidjson::StringBuffer b;
+    rapidjson::Writer<rapidjson::StringBuffer> w(b);
+    v.Accept(w);
+    return std::string(b.GetString());
+  };
+  CHECK(json_of(obs[0]["interpretation"]) == json_of(obs[1]["interpretation"]));
+  CHECK(json_of(obs[0]["referenceRange"]) == json_of(obs[1]["referenceRange"]));
+  CHECK(json_of(obs[0]["valueQuantity"]["unit"]) == json_of(obs[1]["valueQuantity"]["unit"]));
+  CHECK(str(obs[0]["referenceRange"][0]["low"]["unit"]) == "mg/dL");
+  CHECK(str(obs[2]["referenceRange"][0]["low"]["unit"]) == "furlong");  // same OBX-7, other units
+  CHECK(str(obs[3]["interpretation"][0]["coding"][0]["code"]) == "H");
+  CHECK(obs[3]["referenceRange"][0]["high"]["value"].GetDouble() == 110);
+  CHECK(str(obs[0]["effectiveDateTime"]) == str(obs[3]["effectiveDateTime"]));
+  // Each unmapped code is reported once per message, whichever OBX carried it first.
+  auto count = [&](std::string_view code) {
+    return std::count_if(sink.reports.begin(), sink.reports.end(),
+                         [&](const std::string& r) { return r.size() >= code.size() && r.compare(r.size() - code.size(), code.size(), code) == 0; });
+  };
+  CHECK(count("|ZZ") == 1);
+  CHECK(count("|furlong") == 1);
+  // The next message starts with an empty memo: its own values, its own reports.
+  RecordingSink second;
+  const auto next = convert_with(join({msh("ORU^R01", "MEMO-2"), kPid, seg("OBR", {{1, "1"}, {3, "F-2"}, {4, "GLU^Glucose^L"}}),
+                                      obx(1, "5", "mmol/L^mmol/L^UCUM", "70-99", "ZZ")}),
+                                 &second);
+  for (const auto& r : next.resources)
+    if (r.type == "Observation") {
+      rapidjson::Document d;
+      d.Parse(r.json.data(), r.json.size());
+      CHECK(str(d["referenceRange"][0]["low"]["unit"]) == "mmol/L");
+    }
+  CHECK(std::count_if(second.reports.begin(), second.reports.end(),
+                      [](const std::string& r) { return r.find("|ZZ") != std::string::npos; }) == 1);
 }
