@@ -76,6 +76,19 @@ struct MatchSettings {
   int generation_gap_years = 12;
   double sibling_weight = -20.0;  // same family name and birth date, different given name (twins)
 
+  // Same names and birth date exactly and no household field or SSN last-4 agreeing (the
+  // street address differs, or nothing else can be compared): linked automatically only while
+  // the index is small or the names rare enough that another person with them born that day
+  // is not expected (records x u(family) x u(given) x u(birth date) at most this); else held
+  // for review. (A disagreeing phone or email with nothing agreeing is always held.)
+  double max_expected_namesakes = 2e-5;
+  // Between the thresholds, a best candidate that is only a variant with nothing to back it
+  // (a spelling or nickname variant with no household field or SSN last-4 agreeing, or
+  // middle names or sex that disagree) makes a new person instead of a review item: on the
+  // synthetic million-person population four in five such items were not the same person,
+  // and they crowded the review queue (docs/identity.md).
+  bool weak_variants_to_review = false;
+
   // Candidate search limits per record.
   int max_rows_per_block = 200;
   int max_candidates = 400;

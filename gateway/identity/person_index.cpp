@@ -60,8 +60,17 @@ Decision decide(const std::vector<ScoredPerson>& scored, const MatchSettings& s,
     *rule = "fellegi-sunter";
     return Decision::Link;
   }
-  if (best.score >= s.upper_threshold) *rule = contested ? "ambiguous-candidates" : "guarded";
-  else *rule = "between-thresholds";
+  if (best.score >= s.upper_threshold) {
+    *rule = contested ? "ambiguous-candidates" : "guarded";
+    return Decision::Review;
+  }
+  const std::string_view why = best.hold_reason;
+  if (!s.weak_variants_to_review &&
+      (why == "uncorroborated_variant" || why == "middle_name_differs" || why == "sex_differs")) {
+    *rule = "weak-variant";
+    return Decision::Create;
+  }
+  *rule = "between-thresholds";
   return Decision::Review;
 }
 

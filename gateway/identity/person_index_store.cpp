@@ -265,6 +265,7 @@ void PersonIndex::Impl::store_demographics(int64_t ident_row, const Demographics
 
 NameFrequencies PersonIndex::Impl::frequencies(const Demographics& d) {
   NameFrequencies f;
+  f.population = static_cast<double>(demographics_total);
   if (!settings.frequency_adjusted_names) return f;
   auto u_of = [this](const char* field, const std::string& value, double u_default, double floor) {
     count_get.bind(1, field).bind(2, value);

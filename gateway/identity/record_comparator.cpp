@@ -60,6 +60,27 @@ std::string date_digits(std::string_view d) {
   return out;
 }
 
+// One typo that lands in the year: a transposition (1985/1958) is a slip of the keyboard;
+// one digit replaced (1935/1955, 2015/2017) is as often a sibling or a parent, so it does not
+// count as a typo.
+bool year_digit_replaced(std::string_view a, std::string_view b) {
+  if (a.substr(0, 4) == b.substr(0, 4)) return false;
+  int diff = 0;
+  for (std::size_t i = 0; i < 4; ++i) diff += a[i] != b[i];
+  return diff == 1;
+}
+
+// Both records carry a middle name (second given name) and they cannot be the same name: not
+// equal, not nickname-equivalent, and not an initial matching the other's first letter.
+bool middle_names_differ(const Demographics& a, const Demographics& b, const NicknameTable* nicknames) {
+  if (a.given.size() < 2 || b.given.size() < 2) return false;
+  const std::string& ma = a.given[1];
+  const std::string& mb = b.given[1];
+  if (ma.empty() || mb.empty() || ma == mb) return false;
+  if (ma.size() == 1 || mb.size() == 1) return ma[0] != mb[0];
+  return !(nicknames && nicknames->equivalent(ma, mb));
+}
+
 }  // namespace
 
 const char* field_name(Field f) {
@@ -123,7 +144,8 @@ Comparison RecordComparator::compare(const Demographics& a, const Demographics& 
       set(Field::BirthDate, "exact", s_.birth_exact.weight());
     } else if (swapped_date(a.birth_date) == b.birth_date) {
       set(Field::BirthDate, "day_month_swapped", s_.birth_swapped.weight());
-    } else if (edit_distance(date_digits(a.birth_date), date_digits(b.birth_date), 1) <= 1) {
+    } else if (edit_distance(date_digits(a.birth_date), date_digits(b.birth_date), 1) <= 1 &&
+               !year_digit_replaced(a.birth_date, b.birth_date)) {
       set(Field::BirthDate, "one_typo", s_.birth_typo.weight());
     } else if (std::abs(year_of(a.birth_date) - year_of(b.birth_date)) >= s_.generation_gap_years) {
       set(Field::BirthDate, "disagree", s_.birth_disagree.weight());
@@ -195,11 +217,48 @@ Comparison RecordComparator::compare(const Demographics& a, const Demographics& 
   // common the names are); any variant among them needs a contact field or the SSN last-4 to
   // agree as well: two different people with one surname and birth date and similar or
   // nickname-equivalent given names are too common in a large population.
-  const bool all_exact = family_level == "exact" && given_level == "exact" && birth_level == "exact";
-  const bool corroborated = contact_pos > 0.0 || std::string_view(c.at(Field::Ssn4).level) == "exact";
+  //
+  // Corroboration means a field that names one person or one household: the street address,
+  // phone, email or SSN last-4 agreeing (a postal code is shared by thousands). A street
+  // address, phone or email that disagrees contradicts: in a population of a million, people
+  // with the same common name and birth date are many, and it is their differing addresses
+  // and phones that tell them apart. So:
+  //  - names and birth date all exact link unless nothing corroborates and either a phone or
+  //    email disagrees, or the index is large enough for namesakes born the same day to be
+  //    expected (population x u(family) x u(given) x u(birth date) above
+  //    settings.max_expected_namesakes: a common name in a large index, whether its street
+  //    address disagrees or nothing else can be compared);
+  //  - any variant (spelling, nickname, a typo in the date, another family name) needs a
+  //    household contact or the SSN last-4 to agree; when a contact contradicts, only a
+  //    household contact will do; a different family name (marriage) always needs one.
+  //  - a sex that disagrees, or middle names that disagree (MARK FRED / MARK BRADLEY; an
+  //    initial agrees with its name), make a pair a variant even when the rest is exact.
+  const bool sex_differs = std::string_view(c.at(Field::Sex).level) == "disagree";
+  const bool middle_differs = middle_names_differ(a, b, s_.nicknames.get());
+  const bool all_exact = family_level == "exact" && given_level == "exact" && birth_level == "exact" &&
+                         !sex_differs && !middle_differs;
+  auto level_is = [&c](Field f, std::string_view level) { return level == c.at(f).level; };
+  const bool household_agrees = level_is(Field::Address, "exact") || level_is(Field::Address, "similar") ||
+                                level_is(Field::Phone, "exact") || level_is(Field::Email, "exact");
+  // A phone or email that disagrees contradicts more than a street address (people move
+  // more often than they change number or mailbox).
+  const bool strongly_contradicted = level_is(Field::Phone, "disagree") || level_is(Field::Email, "disagree");
+  const bool contradicted = strongly_contradicted || level_is(Field::Address, "disagree");
+  const bool ssn_agrees = level_is(Field::Ssn4, "exact");
+  const bool corroborated = household_agrees || ssn_agrees;
+  const double expected_namesakes =
+      freq.population > 0.0 ? freq.population * (freq.family_u > 0.0 ? freq.family_u : s_.family_exact.u) *
+                                  (freq.given_u > 0.0 ? freq.given_u : s_.given_exact.u) * s_.birth_exact.u
+                            : 1.0;
   if (!given_ok || !birth_ok) c.hold_reason = "name_or_birth_date_differs";
   else if (c.guard_weight != 0.0) c.hold_reason = c.guard;
-  else if (!all_exact && !corroborated) c.hold_reason = "uncorroborated_variant";
+  else if (all_exact && !corroborated && strongly_contradicted) c.hold_reason = "contact_contradicts";
+  else if (all_exact && !corroborated && expected_namesakes > s_.max_expected_namesakes)
+    c.hold_reason = contradicted ? "contact_contradicts" : "namesake_possible";
+  else if (!all_exact && !corroborated)
+    c.hold_reason = middle_differs ? "middle_name_differs" : sex_differs ? "sex_differs" : "uncorroborated_variant";
+  else if (!all_exact && contradicted && !household_agrees) c.hold_reason = "contact_contradicts";
+  else if (family_level == "disagree" && !household_agrees) c.hold_reason = "family_name_differs_uncorroborated";
   c.auto_link_allowed = *c.hold_reason == '\0';
   return c;
 }

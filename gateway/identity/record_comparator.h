@@ -39,6 +39,7 @@ struct Comparison {
 struct NameFrequencies {
   double family_u = 0.0;  // 0: use settings.family_exact.u
   double given_u = 0.0;
+  double population = 0.0;  // records in the index (0: unknown, treated as large)
 };
 
 class RecordComparator {

@@ -73,6 +73,11 @@ int main(int argc, char** argv) {
   std::printf("recall_including_review=%.5f\n", r.with_review.recall());
   std::printf("review_share=%.5f\n", r.records ? double(r.review) / double(r.records) : 0.0);
   std::printf("wrong_auto_links=%llu\n", static_cast<unsigned long long>(r.wrong_auto_links));
+  for (const auto& [reason, n] : r.review_reasons) {
+    const auto listed = r.review_reasons_listed.find(reason);
+    std::printf("review_reason.%s=%llu (true person listed: %llu)\n", reason.c_str(), static_cast<unsigned long long>(n),
+                static_cast<unsigned long long>(listed == r.review_reasons_listed.end() ? 0 : listed->second));
+  }
   std::printf("wrong_pairs=%llu\n",
               static_cast<unsigned long long>(r.automatic.predicted_pairs - r.automatic.correct_pairs));
   std::printf("match_us_per_record_mean=%.1f\nmatch_us_per_record_p99=%.1f\n", mean, p99);

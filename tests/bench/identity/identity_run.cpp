@@ -6,6 +6,19 @@
 #include <unordered_map>
 
 namespace phrgate::identity::bench {
+namespace {
+
+// The first string value of `key` in a decision explanation (flat search: the keys used here
+// occur once), or "-" when absent.
+std::string explanation_value(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\":\"";
+  const std::size_t at = json.find(needle);
+  if (at == std::string::npos) return "-";
+  const std::size_t begin = at + needle.size();
+  return json.substr(begin, json.find('"', begin) - begin);
+}
+
+}  // namespace
 
 RunResult run_population(PersonIndex& index, const Population& pop) {
   RunResult out;
@@ -15,6 +28,7 @@ RunResult run_population(PersonIndex& index, const Population& pop) {
   std::unordered_map<std::string, std::size_t> founder_record;
   std::unordered_map<std::string, int64_t> cluster_of;  // person id -> dense cluster number
   std::unordered_map<int64_t, std::size_t> review_record;  // review id -> record index
+  std::unordered_map<int64_t, std::string> review_reason;  // review id -> why
   std::vector<std::string> person_of(pop.records.size());
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < pop.records.size(); ++i) {
@@ -39,6 +53,9 @@ RunResult run_population(PersonIndex& index, const Population& pop) {
       case Resolution::Kind::Review:
         ++out.review;
         review_record[r.review_id] = i;
+        review_reason[r.review_id] =
+            explanation_value(r.explanation, "rule") + "/" + explanation_value(r.explanation, "hold_reason");
+        ++out.review_reasons[review_reason[r.review_id]];
         break;
       case Resolution::Kind::Known: ++out.known; break;
     }
@@ -69,6 +86,7 @@ RunResult run_population(PersonIndex& index, const Population& pop) {
       }
     }
     with_review[it->second] = chosen >= 0 ? chosen : next_new++;
+    if (chosen >= 0) ++out.review_reasons_listed[review_reason[item.id]];
   }
   out.automatic = pairwise_quality(pop.records, automatic);
   out.with_review = pairwise_quality(pop.records, with_review);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ struct RunResult {
     std::string explanation;
   };
   std::vector<WrongLink> wrong_links;  // for diagnosis (synthetic data only)
+  // Why records went to review: "<rule>/<best candidate's hold reason>" -> count.
+  std::map<std::string, uint64_t> review_reasons;
+  // Of those, the items whose true person was among the listed candidates (worth a look).
+  std::map<std::string, uint64_t> review_reasons_listed;
   double seconds = 0.0;
 };
 
