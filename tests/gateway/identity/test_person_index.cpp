@@ -115,7 +115,57 @@ TEST_CASE("trap: a common name needs more evidence than a rare one", "[identity]
   const auto rare = f.index->resolve({"urn:oid:2.2", "B2"}, moved_rare);
   CHECK(smith.score < rare.score - 3);
   CHECK(smith.kind == Kind::Review);
+  CHECK(smith.explanation.find("between-thresholds") != std::string::npos);
+  // In a small index a rare name with a new address links: no namesake is to be expected.
   CHECK(rare.kind == Kind::Linked);
+}
+
+TEST_CASE("trap: same name and birth date, other address and phone: no automatic link in a large index",
+          "[identity][index][trap]") {
+  MatchSettings s = test::default_settings();
+  // Stands for an index of millions, where namesakes born the same day are to be expected
+  // (population x u(family) x u(given) x u(birth date) is over the limit for any name).
+  s.max_expected_namesakes = 0.0;
+  Fixture f(s);
+  // What a population of a million holds: two Mary Wrights born the same day.
+  Demographics first = person("Mary", "Wright", "2010-06-20", "F", "3081 Franklin Lane", "99001");
+  first.phone = "3646243091";
+  Demographics second = person("Mary", "Wright", "2010-06-20", "F", "623 Madison Street", "79380");
+  second.phone = "4758025504";
+  const auto a = f.index->resolve(kA1, first);
+  const auto b = f.index->resolve(kB1, second);
+  CHECK(b.kind == Kind::Review);
+  CHECK(b.explanation.find("contact_contradicts") != std::string::npos);
+  CHECK(b.person_id != a.person_id);
+  // The same person seen again with a matching phone is linked.
+  Demographics again = first;
+  again.address_line = "17 Elm Court";  // moved
+  CHECK(f.index->resolve({"urn:oid:3.3", "C1"}, again).person_id == a.person_id);
+}
+
+TEST_CASE("trap: a year one digit apart is not a typo (siblings, parent and child)", "[identity][index][trap]") {
+  Fixture f;
+  // Two siblings two years apart sharing a parent's email, and a father and son (no suffix)
+  // twenty years apart at one address.
+  Demographics older = person("Amy", "Perez", "2015-09-05", "F", "5813 Valley Court", "38595");
+  older.email = "amy.perez@example.com";
+  Demographics younger = older;
+  younger.birth_date = "2017-09-05";
+  younger.address_line.clear();
+  const auto a = f.index->resolve(kA1, older);
+  CHECK(f.index->resolve(kB1, younger).person_id != a.person_id);
+  Demographics father = person("John", "Manning", "1935-10-24", "M", "8512 Lake Court", "48736");
+  Demographics son = father;
+  son.birth_date = "1955-10-24";
+  const auto fa = f.index->resolve({"urn:oid:3.3", "F1"}, father);
+  CHECK(f.index->resolve({"urn:oid:4.4", "S1"}, son).person_id != fa.person_id);
+  // A transposed year (1985 / 1958) is still a typo of the same person when the household agrees.
+  Demographics typed = person("Nadia", "Kowalczyk", "1985-02-11", "F", "4 Birch Road", "10001");
+  typed.phone = "2125550100";
+  Demographics swapped = typed;
+  swapped.birth_date = "1958-02-11";
+  const auto t = f.index->resolve({"urn:oid:5.5", "T1"}, typed);
+  CHECK(f.index->resolve({"urn:oid:6.6", "T2"}, swapped).person_id == t.person_id);
 }
 
 TEST_CASE("trap: a married surname change still finds the person", "[identity][index][trap]") {

@@ -136,3 +136,47 @@ TEST_CASE("the explanation carries levels and weights, never values", "[identity
   CHECK(json.find("1984") == std::string::npos);
   CHECK(json.find("6175550101") == std::string::npos);
 }
+
+TEST_CASE("trap: namesakes in a large index need a household field", "[identity][comparator][trap]") {
+  // Same names and birth date; a small index (population 1,000) and a large one (2,000,000).
+  const NameFrequencies small{0.003, 0.015, 1'000.0}, large{0.003, 0.015, 2'000'000.0};
+  Demographics other_phone = kAnna;
+  other_phone.phone = "2125550177";
+  other_phone.address_line = "9 Oak Street";
+  other_phone.email.clear();
+  // A disagreeing phone with nothing agreeing: held whatever the size of the index.
+  CHECK_FALSE(cmp(kAnna, other_phone, small).auto_link_allowed);
+  CHECK(std::string_view(cmp(kAnna, other_phone, large).hold_reason) == "contact_contradicts");
+  // Only the street address differs (she moved): links in a small index, held in a large one.
+  Demographics moved = kAnna;
+  moved.address_line = "9 Oak Street";
+  moved.phone.clear();
+  moved.email.clear();
+  CHECK(cmp(kAnna, moved, small).auto_link_allowed);
+  CHECK_FALSE(cmp(kAnna, moved, large).auto_link_allowed);
+  // The same phone after the move corroborates: linked in both.
+  Demographics moved_same_phone = kAnna;
+  moved_same_phone.address_line = "9 Oak Street";
+  CHECK(cmp(kAnna, moved_same_phone, large).auto_link_allowed);
+}
+
+TEST_CASE("trap: middle names or sex that disagree make a variant", "[identity][comparator][trap]") {
+  Demographics mark_fred = person("Mark", "Haldale", "1965-08-22", "M", "1697 Madison Circle", "96912");
+  mark_fred.given.push_back("Fred");
+  Demographics mark_bradley = person("Mark", "Haldale", "1965-08-22", "M");
+  mark_bradley.given.push_back("Bradley");
+  const Comparison c = cmp(mark_fred, mark_bradley, {0.0002, 0.002, 1'000.0});
+  CHECK_FALSE(c.auto_link_allowed);
+  CHECK(std::string_view(c.hold_reason) == "middle_name_differs");
+  // An initial that fits, or a middle name on one side only, is no conflict.
+  Demographics mark_f = mark_bradley;
+  mark_f.given[1] = "F";
+  Demographics mark = mark_bradley;
+  mark.given.resize(1);
+  CHECK(cmp(mark_fred, mark_f, {0.0002, 0.002, 1'000.0}).auto_link_allowed);
+  CHECK(cmp(mark_fred, mark, {0.0002, 0.002, 1'000.0}).auto_link_allowed);
+  // Unisex given name, same family name and birth date, different sex: a person decides.
+  const Demographics laron_f = person("Laron", "Warren", "2014-09-10", "F");
+  const Demographics laron_m = person("Laron", "Warren", "2014-09-10", "M", "4208 Laurel Place", "11309");
+  CHECK(std::string_view(cmp(laron_f, laron_m, {0.0002, 0.0005, 1'000.0}).hold_reason) == "sex_differs");
+}
