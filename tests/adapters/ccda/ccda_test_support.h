@@ -4,6 +4,7 @@
 // references resolving inside the result). Header-only; tests only.
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -33,14 +34,20 @@ inline std::string read_text(const std::string& path) {
 
 inline std::string fixture(const std::string& name) { return read_text(std::string(PHRGATE_CCDA_FIXTURES) + "/" + name); }
 
+// The header fixture with `body` in place of its <!--SECTIONS--> marker.
+inline std::string document_around(const std::string& body) {
+  std::string doc = fixture("header.xml");
+  const std::string marker = "<!--SECTIONS-->";
+  doc.replace(doc.find(marker), marker.size(), body);
+  return doc;
+}
+
 // The header fixture with these section fragments (fixtures/sections/<name>.xml) inserted.
 inline std::string document_with(std::initializer_list<std::string> sections,
                                  const std::map<std::string, std::string>& replace = {}) {
-  std::string doc = fixture("header.xml");
   std::string body;
   for (const auto& s : sections) body += fixture("sections/" + s + ".xml");
-  const std::string marker = "<!--SECTIONS-->";
-  doc.replace(doc.find(marker), marker.size(), body);
+  std::string doc = document_around(body);
   for (const auto& [from, to] : replace) {
     const std::size_t at = doc.find(from);
     if (at == std::string::npos) throw std::runtime_error("fixture has no " + from);
@@ -181,6 +188,29 @@ inline std::string check_structure(const pipeline::ConvertedMessage& m, bool uui
   if (patients != 1) return "expected one Patient";
   if (require_provenance ? provenances != 1 : provenances > 1) return "expected one Provenance";
   return {};
+}
+
+// A document converted, required to succeed with a clean structure, and parsed.
+struct ConvertedDoc {
+  pipeline::ConvertedMessage msg;
+  Parsed p;
+  CcdaConvertStats stats;
+};
+
+inline ConvertedDoc convert_clean(const std::string& doc) {
+  ConvertedDoc c;
+  c.msg = convert(doc, &c.stats);
+  INFO(c.msg.error);
+  REQUIRE(c.msg.ok);
+  INFO(check_structure(c.msg));
+  REQUIRE(check_structure(c.msg).empty());
+  c.p = parse(c.msg);
+  return c;
+}
+
+// A string member of a JSON object; "" when absent or not a string.
+inline std::string str(const rapidjson::Value& v, const char* key) {
+  return v.IsObject() && v.HasMember(key) && v[key].IsString() ? v[key].GetString() : std::string();
 }
 
 }  // namespace phrgate::ccda::test

@@ -12,28 +12,10 @@ using test::json_of;
 
 namespace {
 
-struct Converted {
-  phrgate::pipeline::ConvertedMessage msg;
-  test::Parsed p;
-};
+using Converted = test::ConvertedDoc;
+using test::str;
 
-Converted run_entries() {
-  std::string doc = test::fixture("header.xml");
-  const std::string marker = "<!--SECTIONS-->";
-  doc.replace(doc.find(marker), marker.size(), test::fixture("entries_sections.xml"));
-  Converted c;
-  c.msg = test::convert(doc);
-  INFO(c.msg.error);
-  REQUIRE(c.msg.ok);
-  INFO(test::check_structure(c.msg));
-  REQUIRE(test::check_structure(c.msg).empty());
-  c.p = test::parse(c.msg);
-  return c;
-}
-
-std::string str(const rapidjson::Value& v, const char* key) {
-  return v.IsObject() && v.HasMember(key) && v[key].IsString() ? v[key].GetString() : std::string();
-}
+Converted run_entries() { return test::convert_clean(test::document_around(test::fixture("entries_sections.xml"))); }
 
 // True when some coding in `v` (any depth) has this system and code.
 bool has_coding(const rapidjson::Value& v, const std::string& system, const std::string& code) {

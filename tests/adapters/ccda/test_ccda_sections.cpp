@@ -10,26 +10,10 @@ using test::json_of;
 
 namespace {
 
-struct Converted {
-  phrgate::pipeline::ConvertedMessage msg;
-  test::Parsed p;
-  CcdaConvertStats stats;
-};
+using Converted = test::ConvertedDoc;
+using test::str;
 
-Converted run(std::initializer_list<std::string> sections) {
-  Converted c;
-  c.msg = test::convert(test::document_with(sections), &c.stats);
-  INFO(c.msg.error);
-  REQUIRE(c.msg.ok);
-  INFO(test::check_structure(c.msg));
-  REQUIRE(test::check_structure(c.msg).empty());
-  c.p = test::parse(c.msg);
-  return c;
-}
-
-std::string str(const rapidjson::Value& v, const char* key) {
-  return v.IsObject() && v.HasMember(key) && v[key].IsString() ? v[key].GetString() : std::string();
-}
+Converted run(std::initializer_list<std::string> sections) { return test::convert_clean(test::document_with(sections)); }
 
 std::string first_code(const rapidjson::Value& cc) {
   if (!cc.IsObject() || !cc.HasMember("coding")) return {};
