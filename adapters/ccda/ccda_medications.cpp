@@ -181,6 +181,18 @@ void medication_concept(Context& c, const xmlNode* material) {
   }
 }
 
+// dosageInstruction: [one Dosage from the supply's instruction], when it has content.
+void dosage_instruction_if(Context& c, const xmlNode* instruction) {
+  if (!instruction_present(c, instruction)) return;
+  c.key("dosageInstruction");
+  c.w().StartArray();
+  c.w().StartObject();
+  instruction_fields(c, instruction);
+  c.w().EndObject();
+  c.w().EndArray();
+}
+
+
 // A supply under a medication activity: a supply order (moodCode INT/RQO) -> MedicationRequest
 // (intent order) with its dispenseRequest; a supply (EVN) -> MedicationDispense. The product is
 // the supply's own, else the activity's. Returns the reference, "" when nothing was written.
@@ -209,14 +221,7 @@ std::string write_supply(Context& c, const xmlNode* supply, const xmlNode* activ
     c.subject();
     time_if(c, "authoredOn", attr(xml::path(supply, {"author", "time"}), "value"));
     if (!author.empty()) c.reference("requester", author);
-    if (instruction_present(c, instruction)) {
-      c.key("dosageInstruction");
-      c.w().StartArray();
-      c.w().StartObject();
-      instruction_fields(c, instruction);
-      c.w().EndObject();
-      c.w().EndArray();
-    }
+    dosage_instruction_if(c, instruction);
     // repeatNumber counts every fill; numberOfRepeatsAllowed the ones after the first.
     std::string repeats;
     const std::string_view repeat = attr(child(supply, "repeatNumber"), "value");
@@ -249,14 +254,7 @@ std::string write_supply(Context& c, const xmlNode* supply, const xmlNode* activ
     }
     quantity_if(c, "quantity", quantity);
     time_if(c, "whenHandedOver", point_time(time));
-    if (instruction_present(c, instruction)) {
-      c.key("dosageInstruction");
-      c.w().StartArray();
-      c.w().StartObject();
-      instruction_fields(c, instruction);
-      c.w().EndObject();
-      c.w().EndArray();
-    }
+    dosage_instruction_if(c, instruction);
   }
   c.finish(std::move(index));
   return self;
