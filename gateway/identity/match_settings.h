@@ -82,6 +82,11 @@ struct MatchSettings {
   // is not expected (records x u(family) x u(given) x u(birth date) at most this); else held
   // for review. (A disagreeing phone or email with nothing agreeing is always held.)
   double max_expected_namesakes = 2e-5;
+  // Both records give a middle name and it agrees: the expected namesakes are multiplied by
+  // this (the same full middle name; an initial that fits its name). Conservative against
+  // the frequency of middle names, as a namesake would also have to carry it.
+  double middle_name_agree_factor = 0.05;
+  double middle_initial_agree_factor = 0.25;
   // Between the thresholds, a best candidate that is only a variant with nothing to back it
   // (a spelling or nickname variant with no household field or SSN last-4 agreeing, or
   // middle names or sex that disagree) makes a new person instead of a review item: on the

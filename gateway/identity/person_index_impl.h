@@ -37,6 +37,10 @@ struct ScoredPerson {
 int64_t now_ms();
 void create_identity_schema(sqlite::Db& db);
 
+// How many leading candidates are judged on all their records, and on at most how many.
+constexpr std::size_t kPersonsJudgedWhole = 3;
+constexpr std::size_t kRecordsPerPersonJudged = 32;
+
 struct PersonIndex::Impl {
   Impl(const std::string& path, MatchSettings s);
 
@@ -51,7 +55,7 @@ struct PersonIndex::Impl {
   sqlite::Stmt find_ident, insert_ident, set_ident_person, insert_person, set_person_id, find_person,
       find_person_by_row, put_demo, get_demo, block_insert, block_delete, block_lookup, load_candidate,
       count_get, count_add, review_insert, review_candidate_insert, review_open_of_ident, history_insert,
-      idents_of_person;
+      person_records, idents_of_person;
 
   std::optional<IdentRow> ident(const SourceIdentifier& id);
   int64_t insert_identifier(const SourceIdentifier& id);

@@ -142,6 +142,7 @@ PersonIndex::Impl::Impl(const std::string& path, MatchSettings s)
       review_open_of_ident(db, "SELECT id FROM review WHERE ident = ? AND state = 'open'"),
       history_insert(db, "INSERT INTO history(at_ms, actor, action, person, other_person, system, value, detail) "
                          "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"),
+      person_records(db, "SELECT id FROM identifiers WHERE person = ? AND id <> ? ORDER BY id"),
       idents_of_person(db, "SELECT system, value, reason, actor, linked_ms FROM identifiers WHERE person = ? ORDER BY id") {
   if (!settings.synchronous_full) db.exec("PRAGMA synchronous=NORMAL;");
   sqlite::Transaction tx(db);
@@ -323,8 +324,33 @@ std::vector<ScoredPerson> PersonIndex::Impl::score_candidates(const Demographics
     }
     load_candidate.reset();
   }
-  std::sort(out.begin(), out.end(),
-            [](const ScoredPerson& a, const ScoredPerson& b) { return a.comparison.score > b.comparison.score; });
+  auto by_score = [](const ScoredPerson& a, const ScoredPerson& b) { return a.comparison.score > b.comparison.score; };
+  std::sort(out.begin(), out.end(), by_score);
+
+  // The leading candidates are judged on all of their person's records: every record is
+  // compared, each with the contact values of the whole person (a phone on one record and the
+  // name on another are one person's), and the person's best comparison counts.
+  bool rescored = false;
+  for (std::size_t i = 0; i < out.size() && i < kPersonsJudgedWhole; ++i) {
+    if (out[i].comparison.score < settings.lower_threshold) break;
+    std::vector<Demographics> records;
+    person_records.bind(1, out[i].person_row).bind(2, exclude_ident);
+    while (person_records.step() && records.size() < kRecordsPerPersonJudged)
+      if (auto rec = demographics(person_records.column_int(0))) records.push_back(std::move(*rec));
+    person_records.reset();
+    if (records.size() < 2) continue;  // its one record was scored already
+    PersonContacts contacts;
+    for (const auto& rec : records) contacts.add(rec);
+    Comparison best;
+    best.score = -1e9;
+    for (const auto& rec : records) {
+      Comparison c = comparator.compare(d, rec, freq, &contacts);
+      if (c.score > best.score) best = std::move(c);
+    }
+    out[i].comparison = std::move(best);
+    rescored = true;
+  }
+  if (rescored) std::sort(out.begin(), out.end(), by_score);
   return out;
 }
 

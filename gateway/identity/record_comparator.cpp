@@ -81,7 +81,40 @@ bool middle_names_differ(const Demographics& a, const Demographics& b, const Nic
   return !(nicknames && nicknames->equivalent(ma, mb));
 }
 
+// How the middle names (second given names) of two records agree: both full and equal, an
+// initial that fits (on one or both sides), or neither (missing on a side, or no agreement).
+enum class MiddleAgreement { None, Initial, Full };
+
+MiddleAgreement middle_agreement(const Demographics& a, const Demographics& b) {
+  if (a.given.size() < 2 || b.given.size() < 2) return MiddleAgreement::None;
+  const std::string& ma = a.given[1];
+  const std::string& mb = b.given[1];
+  if (ma.empty() || mb.empty() || ma[0] != mb[0]) return MiddleAgreement::None;
+  if (ma.size() > 1 && ma == mb) return MiddleAgreement::Full;
+  return ma.size() == 1 || mb.size() == 1 ? MiddleAgreement::Initial : MiddleAgreement::None;
+}
+
+// The values a contact field of the candidate has: the record's own plus the person's.
+template <typename Fn>
+bool any_value(const std::string& own, const std::vector<std::string>* person_values, Fn&& fn) {
+  if (!own.empty() && fn(own)) return true;
+  if (person_values)
+    for (const auto& v : *person_values)
+      if (!v.empty() && fn(v)) return true;
+  return false;
+}
+
 }  // namespace
+
+void PersonContacts::add(const Demographics& d) {
+  auto put = [](std::vector<std::string>& list, const std::string& v) {
+    if (!v.empty() && std::find(list.begin(), list.end(), v) == list.end()) list.push_back(v);
+  };
+  put(addresses, d.address_line);
+  put(phones, d.phone);
+  put(emails, d.email);
+  put(ssn_last4, d.ssn_last4);
+}
 
 const char* field_name(Field f) {
   static constexpr const char* kNames[] = {"family", "given", "birth_date", "sex", "suffix",
@@ -89,8 +122,8 @@ const char* field_name(Field f) {
   return kNames[static_cast<std::size_t>(f)];
 }
 
-Comparison RecordComparator::compare(const Demographics& a, const Demographics& b,
-                                     const NameFrequencies& freq) const {
+Comparison RecordComparator::compare(const Demographics& a, const Demographics& b, const NameFrequencies& freq,
+                                     const PersonContacts* person) const {
   Comparison c;
   auto set = [&c](Field f, const char* level, double w) {
     c.fields[static_cast<std::size_t>(f)] = {level, w};
@@ -177,26 +210,33 @@ Comparison RecordComparator::compare(const Demographics& a, const Demographics& 
     set(f, level, w);
     (w >= 0 ? contact_pos : contact_neg) += w;
   };
-  if (!a.address_line.empty() && !b.address_line.empty()) {
-    if (a.address_line == b.address_line) contact(Field::Address, "exact", s_.address_agree.weight());
-    else if (jaro_winkler(a.address_line, b.address_line) >= 0.93)
-      contact(Field::Address, "similar", s_.address_similar.weight());
-    else contact(Field::Address, "disagree", s_.address_disagree.weight());
-  }
+  // Each contact field agrees when the incoming value equals any value the candidate person
+  // has (this record's or another record's), and disagrees only when none agrees.
+  auto has = [](const std::string&) { return true; };
+  auto level_of = [&](const std::string& mine, const std::string& own, const std::vector<std::string>* theirs,
+                      Field f, const LevelProbability& agree, const LevelProbability& disagree, bool contact_field) {
+    if (mine.empty() || !any_value(own, theirs, has)) return;
+    const bool equal = any_value(own, theirs, [&mine](const std::string& v) { return v == mine; });
+    if (f == Field::Address && !equal &&
+        any_value(own, theirs, [&mine](const std::string& v) { return jaro_winkler(mine, v) >= 0.93; })) {
+      contact(f, "similar", s_.address_similar.weight());
+      return;
+    }
+    const char* level = equal ? "exact" : "disagree";
+    const double w = equal ? agree.weight() : disagree.weight();
+    if (contact_field) contact(f, level, w);
+    else set(f, level, w);
+  };
+  level_of(a.address_line, b.address_line, person ? &person->addresses : nullptr, Field::Address, s_.address_agree,
+           s_.address_disagree, true);
   if (!a.postal_code.empty() && !b.postal_code.empty())
     contact(Field::Postal, a.postal_code == b.postal_code ? "exact" : "disagree",
             a.postal_code == b.postal_code ? s_.postal_agree.weight() : s_.postal_disagree.weight());
-  if (!a.phone.empty() && !b.phone.empty())
-    contact(Field::Phone, a.phone == b.phone ? "exact" : "disagree",
-            a.phone == b.phone ? s_.phone_agree.weight() : s_.phone_disagree.weight());
-  if (!a.email.empty() && !b.email.empty())
-    contact(Field::Email, a.email == b.email ? "exact" : "disagree",
-            a.email == b.email ? s_.email_agree.weight() : s_.email_disagree.weight());
+  level_of(a.phone, b.phone, person ? &person->phones : nullptr, Field::Phone, s_.phone_agree, s_.phone_disagree, true);
+  level_of(a.email, b.email, person ? &person->emails : nullptr, Field::Email, s_.email_agree, s_.email_disagree, true);
   c.contact_weight = std::min(contact_pos, s_.contact_cap) + std::max(contact_neg, -s_.contact_floor);
-
-  if (!a.ssn_last4.empty() && !b.ssn_last4.empty())
-    set(Field::Ssn4, a.ssn_last4 == b.ssn_last4 ? "exact" : "disagree",
-        a.ssn_last4 == b.ssn_last4 ? s_.ssn4_agree.weight() : s_.ssn4_disagree.weight());
+  level_of(a.ssn_last4, b.ssn_last4, person ? &person->ssn_last4 : nullptr, Field::Ssn4, s_.ssn4_agree,
+           s_.ssn4_disagree, false);
 
   // Sibling guard: same family name and birth date (or its swap) but a different given name
   // is the signature of twins, not of one person.
@@ -212,7 +252,7 @@ Comparison RecordComparator::compare(const Demographics& a, const Demographics& 
   for (Field f : {Field::Family, Field::Given, Field::BirthDate, Field::Sex, Field::Ssn4}) score += c.at(f).weight;
   c.score = score;
   const bool given_ok = given_level == "exact" || given_level == "nickname" || given_level == "similar";
-  const bool birth_ok = birth_level == "exact" || birth_level == "day_month_swapped" || birth_level == "one_typo";
+  bool birth_ok = birth_level == "exact" || birth_level == "day_month_swapped" || birth_level == "one_typo";
   // Names and birth date all exact may link on their own (their weights already reflect how
   // common the names are); any variant among them needs a contact field or the SSN last-4 to
   // agree as well: two different people with one surname and birth date and similar or
@@ -246,15 +286,30 @@ Comparison RecordComparator::compare(const Demographics& a, const Demographics& 
   const bool contradicted = strongly_contradicted || level_is(Field::Address, "disagree");
   const bool ssn_agrees = level_is(Field::Ssn4, "exact");
   const bool corroborated = household_agrees || ssn_agrees;
+  // Middle names that agree make a namesake that much less likely (a namesake must also carry
+  // that middle name or initial).
+  const MiddleAgreement middle = middle_agreement(a, b);
+  const double middle_factor = middle == MiddleAgreement::Full      ? s_.middle_name_agree_factor
+                               : middle == MiddleAgreement::Initial ? s_.middle_initial_agree_factor
+                                                                    : 1.0;
   const double expected_namesakes =
       freq.population > 0.0 ? freq.population * (freq.family_u > 0.0 ? freq.family_u : s_.family_exact.u) *
-                                  (freq.given_u > 0.0 ? freq.given_u : s_.given_exact.u) * s_.birth_exact.u
+                                  (freq.given_u > 0.0 ? freq.given_u : s_.given_exact.u) * s_.birth_exact.u *
+                                  middle_factor
                             : 1.0;
+  // A birth date missing on one side: names exact, and a field that names the person, not
+  // only the household, agreeing (the e-mail, or the SSN last-4 with a household field); a
+  // father and son of one name share address and phone, not mailbox or SSN.
+  const bool personal_agrees = level_is(Field::Email, "exact") || (ssn_agrees && household_agrees);
+  if (birth_level.empty() && family_level == "exact" && given_level == "exact" && !sex_differs && !middle_differs &&
+      personal_agrees)
+    birth_ok = true;
+  c.expected_namesakes = expected_namesakes;
   if (!given_ok || !birth_ok) c.hold_reason = "name_or_birth_date_differs";
   else if (c.guard_weight != 0.0) c.hold_reason = c.guard;
   else if (all_exact && !corroborated && strongly_contradicted) c.hold_reason = "contact_contradicts";
   else if (all_exact && !corroborated && expected_namesakes > s_.max_expected_namesakes)
-    c.hold_reason = contradicted ? "contact_contradicts" : "namesake_possible";
+    c.hold_reason = contradicted ? "namesake_possible_address_differs" : "namesake_possible";
   else if (!all_exact && !corroborated)
     c.hold_reason = middle_differs ? "middle_name_differs" : sex_differs ? "sex_differs" : "uncorroborated_variant";
   else if (!all_exact && contradicted && !household_agrees) c.hold_reason = "contact_contradicts";
@@ -282,6 +337,10 @@ std::string comparison_json(const Comparison& c) {
   }
   w.Key("contact_weight");
   w.Double(c.contact_weight);
+  w.SetMaxDecimalPlaces(rapidjson::Writer<rapidjson::StringBuffer>::kDefaultMaxDecimalPlaces);
+  w.Key("expected_namesakes");
+  w.Double(c.expected_namesakes);
+  w.SetMaxDecimalPlaces(2);
   w.Key("fields");
   w.StartObject();
   for (std::size_t i = 0; i < c.fields.size(); ++i) {

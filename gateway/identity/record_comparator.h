@@ -7,6 +7,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 #include "gateway/identity/demographics.h"
 #include "gateway/identity/match_settings.h"
@@ -31,6 +32,9 @@ struct Comparison {
   bool auto_link_allowed = false;
   const char* guard = "";        // name of the guard that fired, "" when none
   const char* hold_reason = "";  // why auto_link_allowed is false, "" when it is true
+  // Records in the index expected to share family name, given name and birth date (and the
+  // middle name, when both give one) with the incoming record by chance.
+  double expected_namesakes = 0.0;
 
   const FieldOutcome& at(Field f) const { return fields[static_cast<std::size_t>(f)]; }
 };
@@ -42,11 +46,21 @@ struct NameFrequencies {
   double population = 0.0;  // records in the index (0: unknown, treated as large)
 };
 
+// The contact values of every record a candidate person already has. They all describe one
+// person, so the incoming record's phone agreeing with the person's other record is as good
+// as agreeing with the record compared, and a phone no record of the person shares
+// contradicts even when the record compared has none.
+struct PersonContacts {
+  std::vector<std::string> addresses, phones, emails, ssn_last4;
+  void add(const Demographics& d);
+};
+
 class RecordComparator {
  public:
   explicit RecordComparator(const MatchSettings& settings) : s_(settings) {}
-  Comparison compare(const Demographics& incoming, const Demographics& known,
-                     const NameFrequencies& freq = {}) const;
+  // `person`: the contact values of all the candidate person's records (null: only `known`'s).
+  Comparison compare(const Demographics& incoming, const Demographics& known, const NameFrequencies& freq = {},
+                     const PersonContacts* person = nullptr) const;
 
  private:
   const MatchSettings& s_;

@@ -78,6 +78,20 @@ int main(int argc, char** argv) {
     std::printf("review_reason.%s=%llu (true person listed: %llu)\n", reason.c_str(), static_cast<unsigned long long>(n),
                 static_cast<unsigned long long>(listed == r.review_reasons_listed.end() ? 0 : listed->second));
   }
+  for (const auto& [what, n] : r.review_levels)
+    std::printf("review_levels.%s=%llu\n", what.c_str(), static_cast<unsigned long long>(n));
+  // What another max_expected_namesakes would release from review, and how many of those
+  // releases would link the wrong person (the best candidate is not the record's true person).
+  for (double limit : {2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3}) {
+    uint64_t released = 0, wrong = 0;
+    for (const auto& h : r.namesake_holds)
+      if (h.expected_namesakes <= limit) {
+        ++released;
+        wrong += h.best_is_true_person ? 0 : 1;
+      }
+    std::printf("namesake_limit.%g.released=%llu wrong=%llu\n", limit, static_cast<unsigned long long>(released),
+                static_cast<unsigned long long>(wrong));
+  }
   std::printf("wrong_pairs=%llu\n",
               static_cast<unsigned long long>(r.automatic.predicted_pairs - r.automatic.correct_pairs));
   std::printf("match_us_per_record_mean=%.1f\nmatch_us_per_record_p99=%.1f\n", mean, p99);

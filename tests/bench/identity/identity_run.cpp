@@ -2,6 +2,7 @@
 #include "tests/bench/identity/identity_run.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <unordered_map>
 
@@ -18,6 +19,22 @@ std::string explanation_value(const std::string& json, const std::string& key) {
   return json.substr(begin, json.find('"', begin) - begin);
 }
 
+// The first number value of `key` (0 when absent).
+double explanation_number(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  const std::size_t at = json.find(needle);
+  return at == std::string::npos ? 0.0 : std::strtod(json.c_str() + at + needle.size(), nullptr);
+}
+
+// The level of `field` in the first comparison of a decision explanation, or "missing".
+std::string field_level(const std::string& json, const std::string& field) {
+  const std::string needle = "\"" + field + "\":{\"level\":\"";
+  const std::size_t at = json.find(needle);
+  if (at == std::string::npos) return "missing";
+  const std::size_t begin = at + needle.size();
+  return json.substr(begin, json.find('"', begin) - begin);
+}
+
 }  // namespace
 
 RunResult run_population(PersonIndex& index, const Population& pop) {
@@ -30,6 +47,7 @@ RunResult run_population(PersonIndex& index, const Population& pop) {
   std::unordered_map<int64_t, std::size_t> review_record;  // review id -> record index
   std::unordered_map<int64_t, std::string> review_reason;  // review id -> why
   std::vector<std::string> person_of(pop.records.size());
+  std::unordered_map<int64_t, double> namesake_expected;  // review id -> expected namesakes
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < pop.records.size(); ++i) {
     const auto& rec = pop.records[i];
@@ -56,6 +74,10 @@ RunResult run_population(PersonIndex& index, const Population& pop) {
         review_reason[r.review_id] =
             explanation_value(r.explanation, "rule") + "/" + explanation_value(r.explanation, "hold_reason");
         ++out.review_reasons[review_reason[r.review_id]];
+        ++out.review_levels[review_reason[r.review_id] + " given=" + field_level(r.explanation, "given") +
+                            " birth=" + field_level(r.explanation, "birth_date")];
+        if (review_reason[r.review_id].rfind("guarded/namesake_possible", 0) == 0)
+          namesake_expected[r.review_id] = explanation_number(r.explanation, "expected_namesakes");
         break;
       case Resolution::Kind::Known: ++out.known; break;
     }
@@ -86,6 +108,10 @@ RunResult run_population(PersonIndex& index, const Population& pop) {
       }
     }
     with_review[it->second] = chosen >= 0 ? chosen : next_new++;
+    if (auto n = namesake_expected.find(item.id); n != namesake_expected.end()) {
+      auto f = item.candidates.empty() ? founder.end() : founder.find(item.candidates[0].person_id);
+      out.namesake_holds.push_back({n->second, f != founder.end() && f->second == truth});
+    }
     if (chosen >= 0) ++out.review_reasons_listed[review_reason[item.id]];
   }
   out.automatic = pairwise_quality(pop.records, automatic);

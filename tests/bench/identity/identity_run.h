@@ -29,6 +29,15 @@ struct RunResult {
   std::map<std::string, uint64_t> review_reasons;
   // Of those, the items whose true person was among the listed candidates (worth a look).
   std::map<std::string, uint64_t> review_reasons_listed;
+  // Review items by the best candidate's given-name and birth-date levels:
+  // "<reason> given=<level> birth=<level>" -> count.
+  std::map<std::string, uint64_t> review_levels;
+  // Items held by the namesake rule only, to see what another max_expected_namesakes would do.
+  struct NamesakeHold {
+    double expected_namesakes = 0.0;
+    bool best_is_true_person = false;
+  };
+  std::vector<NamesakeHold> namesake_holds;
   double seconds = 0.0;
 };
 

@@ -143,6 +143,40 @@ TEST_CASE("trap: same name and birth date, other address and phone: no automatic
   CHECK(f.index->resolve({"urn:oid:3.3", "C1"}, again).person_id == a.person_id);
 }
 
+TEST_CASE("trap: a candidate is judged on all its person's records", "[identity][index][trap]") {
+  Fixture f;
+  // One person known at two hospitals: a record with no phone, and one with her phone.
+  Demographics no_phone = person("Ilse", "Brandvold", "1958-02-11", "F", "12 Ferry Lane", "30301");
+  Demographics with_phone = no_phone;
+  with_phone.phone = "4045550123";
+  const auto a = f.index->resolve(kA1, no_phone);
+  REQUIRE(f.index->resolve(kB1, with_phone).person_id == a.person_id);
+  // Same name and birth date, another address and another phone: the record without a phone
+  // alone would let it link; her other record's phone contradicts it.
+  Demographics other = person("Ilse", "Brandvold", "1958-02-11", "F", "800 Mill Road", "73301");
+  other.phone = "9185550999";
+  const auto held = f.index->resolve(kC1, other);
+  CHECK(held.kind == Kind::Review);
+  CHECK(held.explanation.find("contact_contradicts") != std::string::npos);
+  // In an index where namesakes are expected, her phone on the other record corroborates a
+  // record that otherwise matches only the first one's name and birth date: the second
+  // hospital's record (no birth date, so held, then linked by an operator) has the phone.
+  MatchSettings strict = test::default_settings();
+  strict.max_expected_namesakes = 0.0;
+  Fixture g(strict);
+  const auto p = g.index->resolve(kA1, no_phone);
+  Demographics no_birth_date = with_phone;
+  no_birth_date.birth_date.clear();
+  const auto review = g.index->resolve(kB1, no_birth_date);
+  REQUIRE(review.kind == Kind::Review);
+  REQUIRE(g.index->link(review.review_id, p.person_id, "operator").status == ActionStatus::Ok);
+  Demographics moved = person("Ilse", "Brandvold", "1958-02-11", "F", "77 Harbor View", "04101");
+  moved.phone = "4045550123";
+  const auto linked = g.index->resolve(kC1, moved);
+  CHECK(linked.kind == Kind::Linked);
+  CHECK(linked.person_id == p.person_id);
+}
+
 TEST_CASE("trap: a year one digit apart is not a typo (siblings, parent and child)", "[identity][index][trap]") {
   Fixture f;
   // Two siblings two years apart sharing a parent's email, and a father and son (no suffix)

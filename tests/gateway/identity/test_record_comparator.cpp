@@ -180,3 +180,50 @@ TEST_CASE("trap: middle names or sex that disagree make a variant", "[identity][
   const Demographics laron_m = person("Laron", "Warren", "2014-09-10", "M", "4208 Laurel Place", "11309");
   CHECK(std::string_view(cmp(laron_f, laron_m, {0.0002, 0.0005, 1'000.0}).hold_reason) == "sex_differs");
 }
+
+TEST_CASE("the person's other records: their contacts corroborate or contradict", "[identity][comparator][trap]") {
+  const NameFrequencies large{0.003, 0.015, 2'000'000.0};
+  // The record compared has no phone; another record of the same person has one.
+  Demographics known = kAnna;
+  known.phone.clear();
+  known.email.clear();
+  PersonContacts contacts;
+  contacts.add(known);
+  Demographics other_record = kAnna;
+  other_record.address_line = "3 Quarry Road";
+  contacts.add(other_record);
+  Demographics moved = kAnna;  // she moved; the phone is the one her other record holds
+  moved.address_line = "9 Oak Street";
+  moved.email.clear();
+  CHECK_FALSE(cmp(moved, known, large).auto_link_allowed);  // the record alone: a namesake is possible
+  const Comparison whole = RecordComparator(settings()).compare(normalize(moved), normalize(known), large, &contacts);
+  CHECK(whole.auto_link_allowed);
+  CHECK(level(whole, Field::Phone) == "exact");
+  // A phone that none of the person's records shares contradicts, even though the record
+  // compared has none: held however small the index.
+  Demographics stranger = moved;
+  stranger.phone = "2125550177";
+  const NameFrequencies small{0.003, 0.015, 1'000.0};
+  CHECK(cmp(stranger, known, small).auto_link_allowed);
+  const Comparison c = RecordComparator(settings()).compare(normalize(stranger), normalize(known), small, &contacts);
+  CHECK_FALSE(c.auto_link_allowed);
+  CHECK(level(c, Field::Phone) == "disagree");
+  CHECK(std::string_view(c.hold_reason) == "contact_contradicts");
+}
+
+TEST_CASE("middle names that agree make a namesake less likely", "[identity][comparator][trap]") {
+  // population x u(family) x u(given) x u(birth date) = 1e-4: over the 2e-5 limit.
+  const NameFrequencies mid{0.003, 0.015, 55'556.0};
+  Demographics a = person("Mark", "Haldale", "1965-08-22", "M", "1697 Madison Circle", "96912");
+  Demographics b = person("Mark", "Haldale", "1965-08-22", "M", "40 Shore Drive", "10455");
+  CHECK(std::string_view(cmp(a, b, mid).hold_reason) == "namesake_possible_address_differs");
+  a.given.push_back("Fredrik");
+  b.given.push_back("Fredrik");  // the same full middle name: x 0.05 -> 5e-6, linked
+  CHECK(cmp(a, b, mid).auto_link_allowed);
+  b.given[1] = "F";  // an initial that fits: x 0.25 -> 2.5e-5, still held
+  CHECK_FALSE(cmp(a, b, mid).auto_link_allowed);
+  const NameFrequencies smaller{0.003, 0.015, 30'000.0};  // 5.4e-5 x 0.25 = 1.35e-5: linked
+  CHECK(cmp(a, b, smaller).auto_link_allowed);
+  b.given.resize(1);  // a middle name on one side only tells nothing
+  CHECK_FALSE(cmp(a, b, smaller).auto_link_allowed);
+}
