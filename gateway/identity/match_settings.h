@@ -79,9 +79,15 @@ struct MatchSettings {
   // Same names and birth date exactly and no household field or SSN last-4 agreeing (the
   // street address differs, or nothing else can be compared): linked automatically only while
   // the index is small or the names rare enough that another person with them born that day
-  // is not expected (records x u(family) x u(given) x u(birth date) at most this); else held
+  // is not expected (persons x u(family) x u(given) x u(birth date) at most this); else held
   // for review. (A disagreeing phone or email with nothing agreeing is always held.)
-  double max_expected_namesakes = 2e-5;
+  double max_expected_namesakes = 5e-5;
+  // A street address that disagrees is itself evidence of another person (most people are
+  // at their old address in both records): there the expected namesakes are multiplied by
+  // this before the comparison with max_expected_namesakes. On the synthetic million, held
+  // pairs with an address that disagreed were other people about 7 x expected_namesakes of
+  // the time, those with nothing else comparable about 1 x.
+  double namesake_address_differs_factor = 8.0;
   // Both records give a middle name and it agrees: the expected namesakes are multiplied by
   // this (the same full middle name; an initial that fits its name). Conservative against
   // the frequency of middle names, as a namesake would also have to carry it.
@@ -93,6 +99,10 @@ struct MatchSettings {
   // synthetic million-person population four in five such items were not the same person,
   // and they crowded the review queue (docs/identity.md).
   bool weak_variants_to_review = false;
+  // Likewise a best candidate between the thresholds whose given name or birth date does not
+  // agree even as a variant (or is missing where a link would need it) makes a new person:
+  // on the million-person population three in five such items were other people.
+  bool weak_candidates_to_review = false;
 
   // Candidate search limits per record.
   int max_rows_per_block = 200;

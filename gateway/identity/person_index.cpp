@@ -70,6 +70,10 @@ Decision decide(const std::vector<ScoredPerson>& scored, const MatchSettings& s,
     *rule = "weak-variant";
     return Decision::Create;
   }
+  if (!s.weak_candidates_to_review && why == "name_or_birth_date_differs") {
+    *rule = "weak-candidate";
+    return Decision::Create;
+  }
   *rule = "between-thresholds";
   return Decision::Review;
 }
@@ -136,6 +140,13 @@ Resolution PersonIndex::resolve(const SourceIdentifier& id, const Demographics& 
   }
 
   std::vector<ScoredPerson> scored = m.score_candidates(d, 0);
+  // Names and birth date alone are not enough against a person who already has this
+  // hospital's identifier: hospitals issue one per patient.
+  if (!scored.empty() && scored[0].comparison.auto_link_allowed && scored[0].comparison.names_and_birth_date_only &&
+      m.person_has_system(scored[0].person_row, id.system)) {
+    scored[0].comparison.auto_link_allowed = false;
+    scored[0].comparison.hold_reason = "same_source_already_linked";
+  }
   const char* rule = "";
   const Decision decision = decide(scored, m.settings, &rule);
   r.score = scored.empty() ? 0.0 : scored[0].comparison.score;

@@ -51,11 +51,12 @@ struct PersonIndex::Impl {
   int schema_ready;  // created before the statements below are prepared
   std::string salt;
   int64_t demographics_total = 0;
+  int64_t persons_total = 0;  // not merged away; for the expected number of namesakes
 
   sqlite::Stmt find_ident, insert_ident, set_ident_person, insert_person, set_person_id, find_person,
       find_person_by_row, put_demo, get_demo, block_insert, block_delete, block_lookup, load_candidate,
       count_get, count_add, review_insert, review_candidate_insert, review_open_of_ident, history_insert,
-      person_records, idents_of_person;
+      person_records, person_system, idents_of_person;
 
   std::optional<IdentRow> ident(const SourceIdentifier& id);
   int64_t insert_identifier(const SourceIdentifier& id);
@@ -74,6 +75,9 @@ struct PersonIndex::Impl {
   // Candidates from the blocking keys, scored and grouped by person (best first), skipping
   // `exclude_ident`.
   std::vector<ScoredPerson> score_candidates(const Demographics& d, int64_t exclude_ident);
+  // Whether the person already holds an identifier of `system` (an assigning authority issues
+  // one per patient: a second one is another patient or a duplicate for an operator to see).
+  bool person_has_system(int64_t person_row, const std::string& system);
   void history(const std::string& actor, const char* action, const std::string& person,
                const std::string& other, const SourceIdentifier& id, const std::string& detail);
 };

@@ -143,6 +143,7 @@ PersonIndex::Impl::Impl(const std::string& path, MatchSettings s)
       history_insert(db, "INSERT INTO history(at_ms, actor, action, person, other_person, system, value, detail) "
                          "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"),
       person_records(db, "SELECT id FROM identifiers WHERE person = ? AND id <> ? ORDER BY id"),
+      person_system(db, "SELECT 1 FROM identifiers WHERE person = ? AND system = ? LIMIT 1"),
       idents_of_person(db, "SELECT system, value, reason, actor, linked_ms FROM identifiers WHERE person = ? ORDER BY id") {
   if (!settings.synchronous_full) db.exec("PRAGMA synchronous=NORMAL;");
   sqlite::Transaction tx(db);
@@ -159,6 +160,8 @@ PersonIndex::Impl::Impl(const std::string& path, MatchSettings s)
   {
     sqlite::Stmt count(db, "SELECT COUNT(*) FROM demographics");
     if (count.step()) demographics_total = count.column_int(0);
+    sqlite::Stmt persons(db, "SELECT COUNT(*) FROM persons WHERE merged_into IS NULL");
+    if (persons.step()) persons_total = persons.column_int(0);
   }
   tx.commit();
 }
@@ -185,6 +188,7 @@ void PersonIndex::Impl::set_link(int64_t ident_row, int64_t person_row, const st
 
 PersonRow PersonIndex::Impl::create_person(const SourceIdentifier* first) {
   insert_person.bind(1, now_ms()).run();
+  ++persons_total;
   PersonRow p;
   p.row = db.last_insert_rowid();
   // A person first known by one identifier gets the id every converter gives that identifier's
@@ -267,6 +271,7 @@ void PersonIndex::Impl::store_demographics(int64_t ident_row, const Demographics
 NameFrequencies PersonIndex::Impl::frequencies(const Demographics& d) {
   NameFrequencies f;
   f.population = static_cast<double>(demographics_total);
+  f.persons = static_cast<double>(persons_total);
   if (!settings.frequency_adjusted_names) return f;
   auto u_of = [this](const char* field, const std::string& value, double u_default, double floor) {
     count_get.bind(1, field).bind(2, value);
@@ -352,6 +357,13 @@ std::vector<ScoredPerson> PersonIndex::Impl::score_candidates(const Demographics
   }
   if (rescored) std::sort(out.begin(), out.end(), by_score);
   return out;
+}
+
+bool PersonIndex::Impl::person_has_system(int64_t person_row, const std::string& system) {
+  person_system.bind(1, person_row).bind(2, system);
+  const bool found = person_system.step();
+  person_system.reset();
+  return found;
 }
 
 void PersonIndex::Impl::history(const std::string& actor, const char* action, const std::string& person,

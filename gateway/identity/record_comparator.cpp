@@ -292,28 +292,30 @@ Comparison RecordComparator::compare(const Demographics& a, const Demographics& 
   const double middle_factor = middle == MiddleAgreement::Full      ? s_.middle_name_agree_factor
                                : middle == MiddleAgreement::Initial ? s_.middle_initial_agree_factor
                                                                     : 1.0;
+  const double others = freq.persons > 0.0 ? freq.persons : freq.population;
   const double expected_namesakes =
-      freq.population > 0.0 ? freq.population * (freq.family_u > 0.0 ? freq.family_u : s_.family_exact.u) *
+      others > 0.0 ? others * (freq.family_u > 0.0 ? freq.family_u : s_.family_exact.u) *
                                   (freq.given_u > 0.0 ? freq.given_u : s_.given_exact.u) * s_.birth_exact.u *
                                   middle_factor
                             : 1.0;
-  // A birth date missing on one side: names exact, and a field that names the person, not
-  // only the household, agreeing (the e-mail, or the SSN last-4 with a household field); a
-  // father and son of one name share address and phone, not mailbox or SSN.
-  const bool personal_agrees = level_is(Field::Email, "exact") || (ssn_agrees && household_agrees);
+  // A birth date missing on one side: names exact, a household field and the SSN last-4
+  // agreeing (a father and son of one name share the household, not the SSN). An e-mail is
+  // not enough: addresses are made of names, so namesakes share them more often than u says.
   if (birth_level.empty() && family_level == "exact" && given_level == "exact" && !sex_differs && !middle_differs &&
-      personal_agrees)
+      ssn_agrees && household_agrees)
     birth_ok = true;
   c.expected_namesakes = expected_namesakes;
   if (!given_ok || !birth_ok) c.hold_reason = "name_or_birth_date_differs";
   else if (c.guard_weight != 0.0) c.hold_reason = c.guard;
   else if (all_exact && !corroborated && strongly_contradicted) c.hold_reason = "contact_contradicts";
-  else if (all_exact && !corroborated && expected_namesakes > s_.max_expected_namesakes)
+  else if (all_exact && !corroborated &&
+           expected_namesakes * (contradicted ? s_.namesake_address_differs_factor : 1.0) > s_.max_expected_namesakes)
     c.hold_reason = contradicted ? "namesake_possible_address_differs" : "namesake_possible";
   else if (!all_exact && !corroborated)
     c.hold_reason = middle_differs ? "middle_name_differs" : sex_differs ? "sex_differs" : "uncorroborated_variant";
   else if (!all_exact && contradicted && !household_agrees) c.hold_reason = "contact_contradicts";
   else if (family_level == "disagree" && !household_agrees) c.hold_reason = "family_name_differs_uncorroborated";
+  c.names_and_birth_date_only = all_exact && !corroborated;
   c.auto_link_allowed = *c.hold_reason == '\0';
   return c;
 }

@@ -32,9 +32,12 @@ struct Comparison {
   bool auto_link_allowed = false;
   const char* guard = "";        // name of the guard that fired, "" when none
   const char* hold_reason = "";  // why auto_link_allowed is false, "" when it is true
-  // Records in the index expected to share family name, given name and birth date (and the
+  // Other persons in the index expected to share family name, given name and birth date (and the
   // middle name, when both give one) with the incoming record by chance.
   double expected_namesakes = 0.0;
+  // Names and birth date all exact and nothing naming the person or household agreeing: the
+  // link rests on names and birth date alone.
+  bool names_and_birth_date_only = false;
 
   const FieldOutcome& at(Field f) const { return fields[static_cast<std::size_t>(f)]; }
 };
@@ -44,6 +47,7 @@ struct NameFrequencies {
   double family_u = 0.0;  // 0: use settings.family_exact.u
   double given_u = 0.0;
   double population = 0.0;  // records in the index (0: unknown, treated as large)
+  double persons = 0.0;     // persons in the index (0: use population)
 };
 
 // The contact values of every record a candidate person already has. They all describe one

@@ -82,16 +82,17 @@ int main(int argc, char** argv) {
     std::printf("review_levels.%s=%llu\n", what.c_str(), static_cast<unsigned long long>(n));
   // What another max_expected_namesakes would release from review, and how many of those
   // releases would link the wrong person (the best candidate is not the record's true person).
-  for (double limit : {2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3}) {
-    uint64_t released = 0, wrong = 0;
-    for (const auto& h : r.namesake_holds)
-      if (h.expected_namesakes <= limit) {
-        ++released;
-        wrong += h.best_is_true_person ? 0 : 1;
-      }
-    std::printf("namesake_limit.%g.released=%llu wrong=%llu\n", limit, static_cast<unsigned long long>(released),
-                static_cast<unsigned long long>(wrong));
-  }
+  for (bool address_differs : {false, true})
+    for (double limit : {2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3}) {
+      uint64_t released = 0, wrong = 0;
+      for (const auto& h : r.namesake_holds)
+        if (h.address_differs == address_differs && h.expected_namesakes <= limit) {
+          ++released;
+          wrong += h.best_is_true_person ? 0 : 1;
+        }
+      std::printf("namesake_limit.%s.%g.released=%llu wrong=%llu\n", address_differs ? "address_differs" : "nothing_else",
+                  limit, static_cast<unsigned long long>(released), static_cast<unsigned long long>(wrong));
+    }
   std::printf("wrong_pairs=%llu\n",
               static_cast<unsigned long long>(r.automatic.predicted_pairs - r.automatic.correct_pairs));
   std::printf("match_us_per_record_mean=%.1f\nmatch_us_per_record_p99=%.1f\n", mean, p99);

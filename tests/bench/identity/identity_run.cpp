@@ -2,6 +2,7 @@
 #include "tests/bench/identity/identity_run.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <unordered_map>
@@ -77,7 +78,8 @@ RunResult run_population(PersonIndex& index, const Population& pop) {
         ++out.review_levels[review_reason[r.review_id] + " given=" + field_level(r.explanation, "given") +
                             " birth=" + field_level(r.explanation, "birth_date")];
         if (review_reason[r.review_id].rfind("guarded/namesake_possible", 0) == 0)
-          namesake_expected[r.review_id] = explanation_number(r.explanation, "expected_namesakes");
+          namesake_expected[r.review_id] = explanation_number(r.explanation, "expected_namesakes") *
+                                           (review_reason[r.review_id].find("address") != std::string::npos ? -1 : 1);
         break;
       case Resolution::Kind::Known: ++out.known; break;
     }
@@ -110,7 +112,7 @@ RunResult run_population(PersonIndex& index, const Population& pop) {
     with_review[it->second] = chosen >= 0 ? chosen : next_new++;
     if (auto n = namesake_expected.find(item.id); n != namesake_expected.end()) {
       auto f = item.candidates.empty() ? founder.end() : founder.find(item.candidates[0].person_id);
-      out.namesake_holds.push_back({n->second, f != founder.end() && f->second == truth});
+      out.namesake_holds.push_back({std::abs(n->second), f != founder.end() && f->second == truth, n->second < 0});
     }
     if (chosen >= 0) ++out.review_reasons_listed[review_reason[item.id]];
   }

@@ -36,6 +36,7 @@ struct RunResult {
   struct NamesakeHold {
     double expected_namesakes = 0.0;
     bool best_is_true_person = false;
+    bool address_differs = false;
   };
   std::vector<NamesakeHold> namesake_holds;
   double seconds = 0.0;

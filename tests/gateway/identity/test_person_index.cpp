@@ -177,6 +177,48 @@ TEST_CASE("trap: a candidate is judged on all its person's records", "[identity]
   CHECK(linked.person_id == p.person_id);
 }
 
+TEST_CASE("trap: names and birth date alone never add a second identifier of one hospital", "[identity][index][trap]") {
+  Fixture f;
+  const Demographics first = person("Tamsin", "Okonkwo", "1990-10-02", "F", "4 Wharf Street", "70112");
+  const auto a = f.index->resolve(kA1, first);
+  // Another MRN of the same hospital, same names and birth date, nothing else agreeing.
+  const Demographics other = person("Tamsin", "Okonkwo", "1990-10-02", "F", "61 Canal Road", "70119");
+  const auto same_hospital = f.index->resolve({"urn:oid:1.1", "A9"}, other);
+  CHECK(same_hospital.kind == Kind::Review);
+  CHECK(same_hospital.explanation.find("same_source_already_linked") != std::string::npos);
+  // The same evidence from another hospital links (a small index: no namesake expected).
+  const auto other_hospital = f.index->resolve(kB1, other);
+  CHECK(other_hospital.kind == Kind::Linked);
+  CHECK(other_hospital.person_id == a.person_id);
+  // With a household field agreeing, a second MRN of one hospital links (a duplicate record).
+  Demographics at_home = other;
+  at_home.address_line = "4 Wharf Street";
+  CHECK(f.index->resolve({"urn:oid:1.1", "A10"}, at_home).kind == Kind::Linked);
+}
+
+TEST_CASE("a candidate between the thresholds whose birth date disagrees makes a new person",
+          "[identity][index]") {
+  const Demographics first = person("Corwin", "Abernethy", "1970-03-04", "M", "", "02139");
+  // Same names and postal code, a birth date five years off: not one typo, not a generation.
+  const Demographics later = person("Corwin", "Abernethy", "1975-08-19", "M", "", "02139");
+  {
+    Fixture f;
+    f.index->resolve(kA1, first);
+    const auto r = f.index->resolve(kB1, later);
+    REQUIRE(r.score >= f.index->settings().lower_threshold);
+    REQUIRE(r.score < f.index->settings().upper_threshold);
+    CHECK(r.kind == Kind::Created);
+    CHECK(r.explanation.find("weak-candidate") != std::string::npos);
+  }
+  MatchSettings s = test::default_settings();
+  s.weak_candidates_to_review = true;
+  Fixture g(s);
+  g.index->resolve(kA1, first);
+  const auto r = g.index->resolve(kB1, later);
+  CHECK(r.kind == Kind::Review);
+  CHECK(r.explanation.find("between-thresholds") != std::string::npos);
+}
+
 TEST_CASE("trap: a year one digit apart is not a typo (siblings, parent and child)", "[identity][index][trap]") {
   Fixture f;
   // Two siblings two years apart sharing a parent's email, and a father and son (no suffix)

@@ -212,17 +212,18 @@ TEST_CASE("the person's other records: their contacts corroborate or contradict"
 }
 
 TEST_CASE("middle names that agree make a namesake less likely", "[identity][comparator][trap]") {
-  // population x u(family) x u(given) x u(birth date) = 1e-4: over the 2e-5 limit.
+  // population x u(family) x u(given) x u(birth date) = 1e-4, x 8 as the address differs:
+  // over the 5e-5 limit.
   const NameFrequencies mid{0.003, 0.015, 55'556.0};
   Demographics a = person("Mark", "Haldale", "1965-08-22", "M", "1697 Madison Circle", "96912");
   Demographics b = person("Mark", "Haldale", "1965-08-22", "M", "40 Shore Drive", "10455");
   CHECK(std::string_view(cmp(a, b, mid).hold_reason) == "namesake_possible_address_differs");
   a.given.push_back("Fredrik");
-  b.given.push_back("Fredrik");  // the same full middle name: x 0.05 -> 5e-6, linked
+  b.given.push_back("Fredrik");  // the same full middle name: x 0.05 -> 5e-6 (x 8: 4e-5), linked
   CHECK(cmp(a, b, mid).auto_link_allowed);
-  b.given[1] = "F";  // an initial that fits: x 0.25 -> 2.5e-5, still held
+  b.given[1] = "F";  // an initial that fits: x 0.25 -> 2.5e-5 (x 8: 2e-4), still held
   CHECK_FALSE(cmp(a, b, mid).auto_link_allowed);
-  const NameFrequencies smaller{0.003, 0.015, 30'000.0};  // 5.4e-5 x 0.25 = 1.35e-5: linked
+  const NameFrequencies smaller{0.003, 0.015, 10'000.0};  // 1.8e-5 x 0.25 x 8 = 3.6e-5: linked
   CHECK(cmp(a, b, smaller).auto_link_allowed);
   b.given.resize(1);  // a middle name on one side only tells nothing
   CHECK_FALSE(cmp(a, b, smaller).auto_link_allowed);
