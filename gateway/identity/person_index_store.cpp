@@ -348,9 +348,17 @@ std::vector<ScoredPerson> PersonIndex::Impl::score_candidates(const Demographics
     for (const auto& rec : records) contacts.add(rec);
     Comparison best;
     best.score = -1e9;
+    bool sibling_record = false;  // one of the person's records looks like the new one's twin
     for (const auto& rec : records) {
       Comparison c = comparator.compare(d, rec, freq, &contacts);
+      sibling_record = sibling_record || std::string_view(c.guard) == "sibling";
       if (c.score > best.score) best = std::move(c);
+    }
+    // A given name that fits one record only as a variant (BERT ~ AL) while another record's
+    // given name disagrees outright (ALAN): the twin's nickname, not this person.
+    if (sibling_record && std::string_view(best.at(Field::Given).level) != "exact" && best.auto_link_allowed) {
+      best.auto_link_allowed = false;
+      best.hold_reason = "given_name_conflicts_within_person";
     }
     out[i].comparison = std::move(best);
     rescored = true;

@@ -307,6 +307,11 @@ Comparison RecordComparator::compare(const Demographics& a, const Demographics& 
   c.expected_namesakes = expected_namesakes;
   if (!given_ok || !birth_ok) c.hold_reason = "name_or_birth_date_differs";
   else if (c.guard_weight != 0.0) c.hold_reason = c.guard;
+  // The SSN last-4 disagreeing, or a sex that disagrees under a given name that is only a
+  // variant, is what twins look like (JENNY F / DENNY M, one edit apart, same phone): no
+  // household field outweighs it.
+  else if (level_is(Field::Ssn4, "disagree")) c.hold_reason = "ssn_last4_differs";
+  else if (sex_differs && given_level != "exact") c.hold_reason = "sex_differs";
   else if (all_exact && !corroborated && strongly_contradicted) c.hold_reason = "contact_contradicts";
   else if (all_exact && !corroborated &&
            expected_namesakes * (contradicted ? s_.namesake_address_differs_factor : 1.0) > s_.max_expected_namesakes)
@@ -314,6 +319,11 @@ Comparison RecordComparator::compare(const Demographics& a, const Demographics& 
   else if (!all_exact && !corroborated)
     c.hold_reason = middle_differs ? "middle_name_differs" : sex_differs ? "sex_differs" : "uncorroborated_variant";
   else if (!all_exact && contradicted && !household_agrees) c.hold_reason = "contact_contradicts";
+  // An e-mail is made of names, so namesakes share one more often than u says: for a variant
+  // it does not outweigh a phone that disagrees (ROSE NAVARRO, born two days apart).
+  else if (!all_exact && level_is(Field::Phone, "disagree") && !level_is(Field::Address, "exact") &&
+           !level_is(Field::Address, "similar"))
+    c.hold_reason = "contact_contradicts";
   else if (family_level == "disagree" && !household_agrees) c.hold_reason = "family_name_differs_uncorroborated";
   c.names_and_birth_date_only = all_exact && !corroborated;
   c.auto_link_allowed = *c.hold_reason == '\0';

@@ -219,6 +219,21 @@ TEST_CASE("a candidate between the thresholds whose birth date disagrees makes a
   CHECK(r.explanation.find("between-thresholds") != std::string::npos);
 }
 
+TEST_CASE("trap: a twin's nickname fits one record of the other twin's person", "[identity][index][trap]") {
+  Fixture f;
+  // ALAN JAMES, known at two hospitals, once as AL; his twin BERT (ALBERT) arrives: BERT and AL
+  // are both nicknames of ALBERT, BERT and ALAN disagree outright.
+  const Demographics alan = person("Alan", "James", "2006-12-03", "M", "9053 Church Avenue", "33651", "7106249756");
+  Demographics al = alan;
+  al.given = {"Al"};
+  const auto a = f.index->resolve(kA1, alan);
+  REQUIRE(f.index->resolve(kB1, al).person_id == a.person_id);
+  const Demographics bert = person("Bert", "James", "2006-12-03", "M", "9053 Church Avenue", "33651", "7106249756");
+  const auto r = f.index->resolve(kC1, bert);
+  CHECK(r.kind != Kind::Linked);
+  CHECK(r.person_id != a.person_id);
+}
+
 TEST_CASE("trap: a year one digit apart is not a typo (siblings, parent and child)", "[identity][index][trap]") {
   Fixture f;
   // Two siblings two years apart sharing a parent's email, and a father and son (no suffix)

@@ -212,19 +212,47 @@ TEST_CASE("the person's other records: their contacts corroborate or contradict"
 }
 
 TEST_CASE("middle names that agree make a namesake less likely", "[identity][comparator][trap]") {
-  // population x u(family) x u(given) x u(birth date) = 1e-4, x 8 as the address differs:
+  // persons x u(family) x u(given) x u(birth date) = 7.2e-5, x 12 as the address differs:
   // over the 5e-5 limit.
-  const NameFrequencies mid{0.003, 0.015, 55'556.0};
+  const NameFrequencies mid{0.003, 0.015, 40'000.0};
   Demographics a = person("Mark", "Haldale", "1965-08-22", "M", "1697 Madison Circle", "96912");
   Demographics b = person("Mark", "Haldale", "1965-08-22", "M", "40 Shore Drive", "10455");
   CHECK(std::string_view(cmp(a, b, mid).hold_reason) == "namesake_possible_address_differs");
   a.given.push_back("Fredrik");
-  b.given.push_back("Fredrik");  // the same full middle name: x 0.05 -> 5e-6 (x 8: 4e-5), linked
+  b.given.push_back("Fredrik");  // the same full middle name: x 0.05 -> 3.6e-6 (x 12: 4.3e-5), linked
   CHECK(cmp(a, b, mid).auto_link_allowed);
-  b.given[1] = "F";  // an initial that fits: x 0.25 -> 2.5e-5 (x 8: 2e-4), still held
+  b.given[1] = "F";  // an initial that fits: x 0.25 -> 1.8e-5 (x 12: 2.2e-4), still held
   CHECK_FALSE(cmp(a, b, mid).auto_link_allowed);
-  const NameFrequencies smaller{0.003, 0.015, 10'000.0};  // 1.8e-5 x 0.25 x 8 = 3.6e-5: linked
+  const NameFrequencies smaller{0.003, 0.015, 8'000.0};  // 1.44e-5 x 0.25 x 12 = 4.3e-5: linked
   CHECK(cmp(a, b, smaller).auto_link_allowed);
   b.given.resize(1);  // a middle name on one side only tells nothing
   CHECK_FALSE(cmp(a, b, smaller).auto_link_allowed);
+}
+
+TEST_CASE("trap: twins with a nickname that resembles the other twin's name", "[identity][comparator][trap]") {
+  // JENNY (Jennifer's nickname) and her twin DENNY: one edit apart, same family name, birth
+  // date and phone; the sex or the SSN last-4 tell them apart, whatever the household says.
+  Demographics jenny = person("Jenny", "Oconnell", "1988-12-31", "F", "5343 Elm Street", "12347", "9928529591");
+  Demographics denny = person("Denny", "Oconnell", "1988-12-31", "M", "5343 Elm Street", "12347", "9928529591");
+  CHECK(level(cmp(jenny, denny), Field::Given) == "similar");
+  CHECK(std::string_view(cmp(jenny, denny).hold_reason) == "sex_differs");
+  denny.sex = "F";  // sex not told apart: the SSN last-4 does
+  jenny.ssn_last4 = "5097";
+  denny.ssn_last4 = "9766";
+  CHECK(std::string_view(cmp(jenny, denny).hold_reason) == "ssn_last4_differs");
+  denny.ssn_last4.clear();
+  CHECK(cmp(jenny, denny).auto_link_allowed);  // a variant with the household agreeing
+}
+
+TEST_CASE("an e-mail does not outweigh a phone that disagrees for a variant", "[identity][comparator][trap]") {
+  // Two ROSE NAVARROs born two days apart share r.navarro@... (addresses are made of names).
+  Demographics a = person("Rose", "Navarro", "1959-03-17", "F", "", "", "6234504882", "r.navarro@post.example.com");
+  Demographics b = person("Rose", "Navarro", "1959-03-19", "F", "7344 Elm Road", "40134", "3648326905",
+                          "r.navarro@post.example.com");
+  const Comparison c = cmp(a, b);
+  CHECK(level(c, Field::BirthDate) == "one_typo");
+  CHECK_FALSE(c.auto_link_allowed);
+  CHECK(std::string_view(c.hold_reason) == "contact_contradicts");
+  b.phone = a.phone;  // the same phone: linked
+  CHECK(cmp(a, b).auto_link_allowed);
 }
