@@ -286,6 +286,12 @@ NameFrequencies PersonIndex::Impl::frequencies(const Demographics& d) {
   return f;
 }
 
+// Two records of one person give the same first given name, or nickname-equivalent ones.
+static bool given_names_equivalent(const Demographics& a, const Demographics& b, const NicknameTable* nicknames) {
+  if (a.given.empty() || b.given.empty()) return false;
+  return a.given[0] == b.given[0] || (nicknames && nicknames->equivalent(a.given[0], b.given[0]));
+}
+
 std::vector<ScoredPerson> PersonIndex::Impl::score_candidates(const Demographics& d, int64_t exclude_ident) {
   std::vector<int64_t> idents;
   for (const auto& key : blocking_keys(d, true)) {
@@ -348,18 +354,27 @@ std::vector<ScoredPerson> PersonIndex::Impl::score_candidates(const Demographics
     for (const auto& rec : records) contacts.add(rec);
     Comparison best;
     best.score = -1e9;
-    bool sibling_record = false;  // one of the person's records looks like the new one's twin
-    for (const auto& rec : records) {
-      Comparison c = comparator.compare(d, rec, freq, &contacts);
-      sibling_record = sibling_record || std::string_view(c.guard) == "sibling";
-      if (c.score > best.score) best = std::move(c);
+    std::size_t best_record = 0;
+    std::vector<std::size_t> sibling_records;  // records that look like the new one's twin
+    for (std::size_t r = 0; r < records.size(); ++r) {
+      Comparison c = comparator.compare(d, records[r], freq, &contacts);
+      if (std::string_view(c.guard) == "sibling") sibling_records.push_back(r);
+      if (c.score > best.score) {
+        best = std::move(c);
+        best_record = r;
+      }
     }
-    // A given name that fits one record only as a variant (BERT ~ AL) while another record's
-    // given name disagrees outright (ALAN): the twin's nickname, not this person.
-    if (sibling_record && std::string_view(best.at(Field::Given).level) != "exact" && best.auto_link_allowed) {
-      best.auto_link_allowed = false;
-      best.hold_reason = "given_name_conflicts_within_person";
-    }
+    // The new given name fits one record only as a nickname (BERT ~ AL, both nicknames of
+    // ALBERT) while another record, whose name is that record's own name or nickname (ALAN),
+    // disagrees outright: the twin's nickname, not this person. (A misspelt name, WILLAIM
+    // beside the person's WILLIAM and BILL, is a spelling variant and does not count.)
+    if (best.auto_link_allowed && std::string_view(best.at(Field::Given).level) == "nickname")
+      for (std::size_t r : sibling_records)
+        if (given_names_equivalent(records[r], records[best_record], settings.nicknames.get())) {
+          best.auto_link_allowed = false;
+          best.hold_reason = "given_name_conflicts_within_person";
+          break;
+        }
     out[i].comparison = std::move(best);
     rescored = true;
   }
