@@ -5,6 +5,8 @@
 //                           127.0.0.1 (separate process): msgs/s at 1/4/16 connections, ACK
 //                           latency percentiles at fixed offered rates, daemon peak RSS,
 //                           start-up time
+//   phrgate-bench ingest-latency  ACK latency percentiles at 1,000 and 5,000 msgs/s on a fresh
+//                           daemon (no backlog from the closed-loop runs)
 //   phrgate-bench mappings  mapping tables: load and check of a generated 1,000,000-row set,
 //                           lookup cost (hits, misses, with and without scope) and the number
 //                           of heap allocations lookups make (counted by operator new below)
@@ -12,7 +14,8 @@
 //                           1,000,000) undelivered messages already in its inbox: RSS at
 //                           ready, peak during the drain, at the end, and the drain rate
 //   phrgate-bench ccda      C-CDA documents/s for a 50 KB and a 150 KB CCD (bench_ccda.h)
-//   phrgate-bench all       convert, ingest, mappings and ccda (default; backlog runs alone)
+//   phrgate-bench all       convert, ingest, ingest-latency, mappings and ccda (default;
+//                           backlog runs alone)
 //   phrgate-bench convert-profile N [adt|oru10|oru50]  converts N messages of one kind (default
 //                           oru10) and prints allocations per message; no timing. For
 //                           instruction counts: valgrind --tool=callgrind
@@ -253,6 +256,22 @@ void ingest_fixed_rate(uint16_t port, int rate_per_s, double seconds, std::atomi
   figure(("ingest.ack_latency_us.p50@" + tag).c_str(), pct(0.50));
   figure(("ingest.ack_latency_us.p99@" + tag).c_str(), pct(0.99));
   figure(("ingest.ack_latency_us.p999@" + tag).c_str(), pct(0.999));
+}
+
+// ACK latency at fixed offered rates on a fresh daemon (no backlog left by the closed-loop
+// runs of bench_ingest, which the pipeline is still converting when those fixed-rate runs
+// start): the latency a sender sees when the daemon keeps up.
+void bench_ingest_latency() {
+  phrgate::testing::TempDir dir("phrgate-bench-");
+  const std::string token = "bench-token-0123456789abcdef";
+  phrgate::testing::DaemonProcess daemon(dir.path(), phrgate::testing::basic_config(dir.path(), token));
+  daemon.start();
+  uint16_t port = daemon.source_port("emr");
+  std::atomic<int> seq{0};
+  ingest_fixed_rate(port, 1000, 3.0, seq, "1000.fresh");
+  ingest_fixed_rate(port, 5000, 3.0, seq, "5000.fresh");
+  figure("ingest.fresh.messages_total", seq.load());
+  daemon.stop();
 }
 
 void bench_ingest() {
@@ -604,6 +623,7 @@ int main(int argc, char** argv) {
   std::string what = argc > 1 ? argv[1] : "all";
   if (what == "convert" || what == "all") bench_convert();
   if (what == "ingest" || what == "all") bench_ingest();
+  if (what == "ingest-latency" || what == "all") bench_ingest_latency();
   if (what == "mappings" || what == "all") bench_mappings();
   if (what == "ccda" || what == "all") bench_ccda();
   if (what == "backlog") bench_backlog(argc > 2 ? std::atoi(argv[2]) : 1'000'000);
