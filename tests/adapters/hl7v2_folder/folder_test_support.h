@@ -3,6 +3,7 @@
 // Header-only; test code only.
 #pragma once
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -18,16 +19,26 @@ inline std::string cr(std::string s) {
   return s;
 }
 
+// Each MRN is its own patient: the birth date (a January 15th, so no day/month swap) takes
+// its year from the MRN's trailing number, so the person index never sees two MRNs of one
+// hospital with the same name and birth date (which it holds for an operator).
+inline std::string birth_date_of(const std::string& mrn) {
+  std::size_t digits = mrn.size();
+  while (digits > 0 && std::isdigit(static_cast<unsigned char>(mrn[digits - 1]))) --digits;
+  const unsigned long n = digits < mrn.size() ? std::stoul(mrn.substr(digits, 6)) : 0;
+  return std::to_string(1920 + n % 80) + "0115";
+}
+
 inline std::string adt(const std::string& control_id, const std::string& mrn, const std::string& type = "ADT^A01") {
   return cr("MSH|^~\\&|EMR|FOLDER_HOSP|PHRGATE|PHR|20261124101500-0500||" + type + "|" + control_id + "|P|2.5.1\n"
             "EVN|A01|20261124101500-0500\n"
-            "PID|1||" + mrn + "^^^FOLDER_HOSP^MR||Filetest^Dora||19800202|F\n"
+            "PID|1||" + mrn + "^^^FOLDER_HOSP^MR||Filetest^Dora||" + birth_date_of(mrn) + "|F\n"
             "PV1|1|I|W^101^1\n");
 }
 
 inline std::string oru(const std::string& control_id, const std::string& mrn) {
   return cr("MSH|^~\\&|LAB|FOLDER_HOSP|PHRGATE|PHR|20261124101500-0500||ORU^R01^ORU_R01|" + control_id + "|P|2.5.1\n"
-            "PID|1||" + mrn + "^^^FOLDER_HOSP^MR||Filetest^Dora||19800202|F\n"
+            "PID|1||" + mrn + "^^^FOLDER_HOSP^MR||Filetest^Dora||" + birth_date_of(mrn) + "|F\n"
             "OBR|1|P-" + control_id + "|F-" + control_id + "|2345-7^Glucose^LN|||20261124090000-0500\n"
             "OBX|1|NM|2345-7^Glucose^LN||101|mg/dL^mg/dL^UCUM|70-99|H|||F\n");
 }
