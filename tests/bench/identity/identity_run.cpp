@@ -2,7 +2,6 @@
 #include "tests/bench/identity/identity_run.h"
 
 #include <chrono>
-#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <unordered_map>
@@ -10,30 +9,30 @@
 namespace phrgate::identity::bench {
 namespace {
 
-// The first string value of `key` in a decision explanation (flat search: the keys used here
-// occur once), or "-" when absent.
+// Where the value after `prefix` starts in a decision explanation (flat search: the keys
+// used here occur once, or first in the best candidate's comparison), or npos.
+std::size_t value_at(const std::string& json, const std::string& prefix) {
+  const std::size_t at = json.find(prefix);
+  return at == std::string::npos ? at : at + prefix.size();
+}
+
+// The quoted text starting at `begin`, or `absent`.
+std::string quoted(const std::string& json, std::size_t begin, const char* absent) {
+  return begin == std::string::npos ? absent : json.substr(begin, json.find('"', begin) - begin);
+}
+
 std::string explanation_value(const std::string& json, const std::string& key) {
-  const std::string needle = "\"" + key + "\":\"";
-  const std::size_t at = json.find(needle);
-  if (at == std::string::npos) return "-";
-  const std::size_t begin = at + needle.size();
-  return json.substr(begin, json.find('"', begin) - begin);
+  return quoted(json, value_at(json, "\"" + key + "\":\""), "-");
 }
 
-// The first number value of `key` (0 when absent).
 double explanation_number(const std::string& json, const std::string& key) {
-  const std::string needle = "\"" + key + "\":";
-  const std::size_t at = json.find(needle);
-  return at == std::string::npos ? 0.0 : std::strtod(json.c_str() + at + needle.size(), nullptr);
+  const std::size_t begin = value_at(json, "\"" + key + "\":");
+  return begin == std::string::npos ? 0.0 : std::strtod(json.c_str() + begin, nullptr);
 }
 
-// The level of `field` in the first comparison of a decision explanation, or "missing".
+// The level of `field` in the best candidate's comparison, or "missing".
 std::string field_level(const std::string& json, const std::string& field) {
-  const std::string needle = "\"" + field + "\":{\"level\":\"";
-  const std::size_t at = json.find(needle);
-  if (at == std::string::npos) return "missing";
-  const std::size_t begin = at + needle.size();
-  return json.substr(begin, json.find('"', begin) - begin);
+  return quoted(json, value_at(json, "\"" + field + "\":{\"level\":\""), "missing");
 }
 
 }  // namespace
@@ -48,7 +47,7 @@ RunResult run_population(PersonIndex& index, const Population& pop) {
   std::unordered_map<int64_t, std::size_t> review_record;  // review id -> record index
   std::unordered_map<int64_t, std::string> review_reason;  // review id -> why
   std::vector<std::string> person_of(pop.records.size());
-  std::unordered_map<int64_t, double> namesake_expected;  // review id -> expected namesakes
+  std::unordered_map<int64_t, RunResult::NamesakeHold> namesake_held;  // review id -> item (truth filled later)
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < pop.records.size(); ++i) {
     const auto& rec = pop.records[i];
@@ -78,8 +77,8 @@ RunResult run_population(PersonIndex& index, const Population& pop) {
         ++out.review_levels[review_reason[r.review_id] + " given=" + field_level(r.explanation, "given") +
                             " birth=" + field_level(r.explanation, "birth_date")];
         if (review_reason[r.review_id].rfind("guarded/namesake_possible", 0) == 0)
-          namesake_expected[r.review_id] = explanation_number(r.explanation, "expected_namesakes") *
-                                           (review_reason[r.review_id].find("address") != std::string::npos ? -1 : 1);
+          namesake_held[r.review_id] = {explanation_number(r.explanation, "expected_namesakes"), false,
+                                        review_reason[r.review_id].find("address") != std::string::npos};
         break;
       case Resolution::Kind::Known: ++out.known; break;
     }
@@ -110,9 +109,10 @@ RunResult run_population(PersonIndex& index, const Population& pop) {
       }
     }
     with_review[it->second] = chosen >= 0 ? chosen : next_new++;
-    if (auto n = namesake_expected.find(item.id); n != namesake_expected.end()) {
+    if (auto n = namesake_held.find(item.id); n != namesake_held.end()) {
       auto f = item.candidates.empty() ? founder.end() : founder.find(item.candidates[0].person_id);
-      out.namesake_holds.push_back({std::abs(n->second), f != founder.end() && f->second == truth, n->second < 0});
+      n->second.best_is_true_person = f != founder.end() && f->second == truth;
+      out.namesake_holds.push_back(n->second);
     }
     if (chosen >= 0) ++out.review_reasons_listed[review_reason[item.id]];
   }

@@ -256,3 +256,36 @@ TEST_CASE("an e-mail does not outweigh a phone that disagrees for a variant", "[
   b.phone = a.phone;  // the same phone: linked
   CHECK(cmp(a, b).auto_link_allowed);
 }
+
+TEST_CASE("a birth date missing on one side links only with the SSN last-4 and a household field",
+          "[identity][comparator][trap]") {
+  Demographics known = kAnna;
+  known.ssn_last4 = "4821";
+  Demographics no_birth_date = kAnna;
+  no_birth_date.birth_date.clear();
+  // Names exact, address, phone and e-mail agreeing: a father and son of one name share
+  // all of that but the e-mail; without the SSN it is not enough.
+  CHECK(std::string_view(cmp(no_birth_date, known).hold_reason) == "name_or_birth_date_differs");
+  no_birth_date.ssn_last4 = "4821";
+  CHECK(cmp(no_birth_date, known).auto_link_allowed);
+  // The SSN alone, with no household field agreeing, is not enough either.
+  no_birth_date.address_line = "9 Oak Street";
+  no_birth_date.phone.clear();
+  no_birth_date.email.clear();
+  CHECK(std::string_view(cmp(no_birth_date, known).hold_reason) == "name_or_birth_date_differs");
+}
+
+TEST_CASE("namesakes are expected per person, not per record", "[identity][comparator]") {
+  Demographics a = person("Mark", "Haldale", "1965-08-22", "M");
+  Demographics b = person("Mark", "Haldale", "1965-08-22", "M");
+  // 100,000 records x 0.003 x 0.015 x 4e-5 = 1.8e-4: held; the same index holds 40,000
+  // persons (7.2e-5): still held; 20,000 persons (3.6e-5): linked under the 5e-5 limit.
+  const Comparison by_records = cmp(a, b, {0.003, 0.015, 100'000.0});
+  CHECK(std::string_view(by_records.hold_reason) == "namesake_possible");
+  CHECK(by_records.expected_namesakes == Approx(1.8e-4));
+  CHECK_FALSE(cmp(a, b, {0.003, 0.015, 100'000.0, 40'000.0}).auto_link_allowed);
+  const Comparison by_persons = cmp(a, b, {0.003, 0.015, 100'000.0, 20'000.0});
+  CHECK(by_persons.auto_link_allowed);
+  CHECK(by_persons.expected_namesakes == Approx(3.6e-5));
+  CHECK(comparison_json(by_persons).find("\"expected_namesakes\":0.000036") != std::string::npos);
+}
